@@ -1,0 +1,25 @@
+"""picostim firmware entry point: load the board profile, build the objects,
+run the service loop; on any exit every state machine stops and every output
+goes low."""
+
+import sys
+
+sys.path.append("/lib")
+
+import board  # noqa: E402
+from pulse_engine import PulseEngine  # noqa: E402
+
+
+def run(profile_path="/board.json"):
+    profile = board.load(profile_path)
+    engine = PulseEngine(profile)  # outputs low before anything else runs
+    try:
+        import service
+
+        service.serve(profile, engine)
+    finally:
+        engine.shutdown()
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,64 @@
+"""An emulated chip with the firmware's pulse engine loaded in this process:
+the harness the pulse-engine tests, benchmarks and the demo share."""
+
+from __future__ import annotations
+
+from picostim.boards import load_board
+from picostim.chip import firmware_host
+from picostim.chip.model import ChipModel
+from picostim.chip.trace import VcdTrace
+
+
+class EdgeLog:
+    """Listener keeping every pin change: [(cycle, levels, changed)]."""
+
+    def __init__(self):
+        self.changes = []
+        self.pwm = []
+
+    def pins_changed(self, cycle, levels, changed):
+        self.changes.append((cycle, levels, changed))
+
+    def pwm_changed(self, cycle, pin, duty):
+        self.pwm.append((cycle, pin, duty))
+
+
+class EngineSession:
+    def __init__(self, board="pico", fast_forward=True, trace_path=None):
+        self.board = load_board(board) if isinstance(board, str) else board
+        self.chip = firmware_host.attach(ChipModel(fast_forward=fast_forward))
+        self.log = EdgeLog()
+        self.chip.listeners.append(self.log)
+        self.trace = None
+        if trace_path:
+            dac = self.board["dac"]
+            self.trace = VcdTrace(trace_path, pwm_pins=(dac["cathodic_pin"], dac["anodic_pin"]))
+            self.chip.listeners.append(self.trace)
+        import pulse_engine
+        import stim_program
+
+        self.stim = stim_program
+        self.engine = pulse_engine.PulseEngine(self.board)
+
+    def program(self, **fields):
+        """A validated Program and its Timing."""
+        program = self.stim.Program(**fields)
+        program.validate(self.board["limits"], self.board["contacts"]["count"])
+        return program, self.stim.timing(program, self.board["sys_clock_hz"])
+
+    def start(self, **fields):
+        program, timing = self.program(**fields)
+        self.engine.start(timing, program)
+        return program, timing
+
+    def run(self, cycles, poll_every=None):
+        """Run the chip; poll the engine every `poll_every` cycles (the service loop)."""
+        end = self.chip.cycle + cycles
+        step = poll_every or cycles
+        while self.chip.cycle < end:
+            self.chip.run_until(min(end, self.chip.cycle + step))
+            self.engine.poll()
+
+    def close(self):
+        if self.trace:
+            self.trace.close(self.chip.now_ns())

@@ -1,0 +1,13 @@
+"""Host stand-in for MicroPython's `micropython` module."""
+
+
+def const(value):
+    return value
+
+
+def native(func):
+    return func
+
+
+def viper(func):
+    return func
