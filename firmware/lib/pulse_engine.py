@@ -131,6 +131,10 @@ class PulseEngine:
 
     def update(self, timing, program):
         """Apply new settings at the next pulse boundaries (see module doc)."""
+        if self.state == RESTARTING:  # the restart will start the latest setting
+            self._restart_timing = timing
+            self._restart_program = program
+            return self.poll()
         if self.state != RUNNING:
             raise RuntimeError("engine is " + self.state)
         if self._program is not None and program.asym != self._program.asym:

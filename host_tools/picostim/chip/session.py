@@ -22,6 +22,17 @@ class EdgeLog:
     def pwm_changed(self, cycle, pin, duty):
         self.pwm.append((cycle, pin, duty))
 
+    def series(self):
+        """The log as measure.measure() input, with times in cycles."""
+        out: dict[str, list[tuple[int, int]]] = {}
+        for cycle, levels, changed in self.changes:
+            for n in range(32):
+                if changed >> n & 1:
+                    out.setdefault(f"gp{n}", [(0, 0)]).append((cycle, levels >> n & 1))
+        for cycle, pin, duty in self.pwm:
+            out.setdefault(f"gp{pin}_duty_u16", []).append((cycle, duty))
+        return out
+
 
 class EngineSession:
     def __init__(self, board="pico", fast_forward=True, trace_path=None):
