@@ -12,10 +12,14 @@ FIRMWARE_LIB = ROOT / "firmware" / "lib"
 STAND_INS = Path(__file__).resolve().parents[1] / "mpy"
 
 
-def attach(chip):
+def add_paths():
     for path in (str(FIRMWARE_LIB), str(STAND_INS)):
         if path not in sys.path:
             sys.path.insert(0, path)
+
+
+def attach(chip):
+    add_paths()
     import _chip
     import rp2
 
