@@ -1,5 +1,4 @@
 import pytest
-
 from picostim.chip import firmware_host
 
 firmware_host.add_paths()  # firmware/lib and the host machine/rp2 stand-ins

@@ -2,7 +2,6 @@
 programs, stepped one PIO cycle at a time by rp2040py, give the same trace."""
 
 import pytest
-
 from picostim.chip.session import EngineSession
 
 CASES = [

@@ -7,9 +7,8 @@ import random
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pulses import assert_matches, outputs_low, pulses
-
 from picostim.chip.session import EngineSession
+from pulses import assert_matches, outputs_low, pulses
 
 PW = (10, 11, 210, 999, 1000)
 IPG = (0, 1, 20, 1000)
