@@ -1,0 +1,121 @@
+"""Pulse-engine benchmark on the emulated RP2040.
+
+Prints: parameter sets checked, pulses measured, worst timing error and worst
+period jitter (in system-clock cycles, 8 ns), and emulated PIO cycles per
+wall-clock second with and without the delay-loop fast-forward.
+
+    .venv/bin/python bench/pulse_bench.py [--pulses 1000] [--random 200]
+"""
+
+import argparse
+import itertools
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests_host"))
+
+from pulses import pulses  # noqa: E402
+
+from picostim.chip.session import EngineSession  # noqa: E402
+
+PW = (10, 11, 210, 999, 1000)
+IPG = (0, 1, 20, 1000)
+RATE = (2, 3, 60, 1000, 7919, 10000)
+ASYM = (1, 2, 8)
+
+
+def candidates(random_count, seed):
+    rng = random.Random(seed)
+    grid = [dict(pw_us=p, ipg_us=i, rate_hz=r, asym=a) for p, i, r, a in itertools.product(PW, IPG, RATE, ASYM)]
+    drawn = [
+        dict(
+            pw_us=rng.randint(10, 1000),
+            ipg_us=rng.randint(0, 1000),
+            rate_hz=rng.randint(2, 10000),
+            asym=rng.randint(1, 8),
+        )
+        for _ in range(random_count * 60)
+    ]
+    return grid, drawn
+
+
+def check(fields, count):
+    session = EngineSession("pico")
+    try:
+        program, timing = session.program(**fields)
+    except Exception:
+        return None
+    session.engine.start(timing, program)
+    started = time.perf_counter()
+    session.run(timing.period * (count + 1) + timing.pulse() + 100)
+    wall = time.perf_counter() - started
+    found = pulses(session)
+    error = 0
+    for p in found:
+        error = max(
+            error,
+            abs(p.cathodic_ns - timing.cathodic),
+            abs(p.interphase_ns - timing.interphase),
+            abs(p.anodic_ns - timing.anodic),
+            0 if p.balanced else 10**9,
+        )
+    periods = [p.period_ns for p in found if p.period_ns is not None]
+    error = max([error] + [abs(x - timing.period) for x in periods])
+    jitter = max(periods) - min(periods) if periods else 0
+    return len(found), error, jitter, session.chip.cycle, wall
+
+
+def throughput(fast_forward, cycles):
+    session = EngineSession("pico", fast_forward=fast_forward)
+    session.start(pw_us=210, ipg_us=20, rate_hz=1000)
+    started = time.perf_counter()
+    session.run(cycles)
+    return cycles / (time.perf_counter() - started), session.chip.runner.steps
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pulses", type=int, default=1000)
+    parser.add_argument("--random", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    grid, drawn = candidates(args.random, args.seed)
+    checked = pulses_total = worst_error = worst_jitter = 0
+    emulated = wall = 0.0
+    random_done = 0
+    for fields in grid + drawn:
+        is_random = fields in drawn
+        if is_random and random_done >= args.random:
+            break
+        result = check(fields, args.pulses if not is_random else 50)
+        if result is None:
+            continue
+        random_done += is_random
+        n, error, jitter, cycles, seconds = result
+        checked += 1
+        pulses_total += n
+        worst_error = max(worst_error, error)
+        worst_jitter = max(worst_jitter, jitter)
+        emulated += cycles
+        wall += seconds
+    print(
+        f"parameter sets checked: {checked} ({checked - random_done} grid x {args.pulses} pulses, "
+        f"{random_done} random x 50 pulses)"
+    )
+    print(f"pulses measured: {pulses_total}")
+    print(f"worst timing error: {worst_error} cycles")
+    print(f"worst period jitter: {worst_jitter} cycles")
+    print(
+        f"emulated time: {emulated / 125e6:.1f} s in {wall:.1f} s wall "
+        f"({emulated / wall:.3g} PIO cycles per wall-clock second, fast-forward)"
+    )
+    for fast in (True, False):
+        rate, steps = throughput(fast, 12_500_000 if fast else 1_250_000)
+        label = "with fast-forward" if fast else "cycle by cycle   "
+        print(f"1 kHz train {label}: {rate:.3g} emulated PIO cycles per wall-clock second")
+
+
+if __name__ == "__main__":
+    main()
