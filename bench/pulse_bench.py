@@ -16,9 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests_host"))
 
-from pulses import pulses  # noqa: E402
-
 from picostim.chip.session import EngineSession  # noqa: E402
+from pulses import pulses  # noqa: E402
 
 PW = (10, 11, 210, 999, 1000)
 IPG = (0, 1, 20, 1000)
