@@ -17,12 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests_host"))
 
 from picostim.chip.session import EngineSession  # noqa: E402
-from pulses import pulses  # noqa: E402
-
-PW = (10, 11, 210, 999, 1000)
-IPG = (0, 1, 20, 1000)
-RATE = (2, 3, 60, 1000, 7919, 10000)
-ASYM = (1, 2, 8)
+from pulses import ASYM, IPG, PW, RATE, pulses  # noqa: E402
 
 
 def candidates(random_count, seed):

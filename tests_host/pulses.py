@@ -2,7 +2,11 @@
 
 from picostim.measure import measure
 
-OUTPUT_GPIOS = None
+# The grid across the full ranges, shared by the tests and bench/pulse_bench.py.
+PW = (10, 11, 210, 999, 1000)
+IPG = (0, 1, 20, 1000)
+RATE = (2, 3, 60, 1000, 7919, 10000)
+ASYM = (1, 2, 8)
 
 
 def pulses(session):

@@ -8,12 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from picostim.chip.session import EngineSession
-from pulses import assert_matches, outputs_low, pulses
-
-PW = (10, 11, 210, 999, 1000)
-IPG = (0, 1, 20, 1000)
-RATE = (2, 3, 60, 1000, 7919, 10000)
-ASYM = (1, 2, 8)
+from pulses import ASYM, IPG, PW, RATE, assert_matches, outputs_low, pulses
 
 
 def _fits(pw, ipg, rate, asym):
