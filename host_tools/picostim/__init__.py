@@ -1,3 +1,7 @@
-"""picostim host tools: virtual board, programmer client, capture measurement."""
+"""picostim host tools: programmer client, virtual board, capture measurement."""
 
-__version__ = "0.1.0"
+__version__ = "0.3.0"
+
+from picostim.programmer import Programmer, ProgrammerError, Status  # noqa: E402
+
+__all__ = ["Programmer", "ProgrammerError", "Status", "__version__"]

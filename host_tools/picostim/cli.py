@@ -7,6 +7,9 @@ import json
 import sys
 
 from picostim import __version__
+from picostim.programmer import ProgrammerError
+
+HOST_CODES = ("PORT", "TIMEOUT", "PROTOCOL")  # exit 2; a refusal by the board exits 1
 
 
 def _aliases(items):
@@ -43,6 +46,84 @@ def cmd_demo(args):
     return run_demo(args.board, args.trace)
 
 
+def cmd_deploy(args):
+    from picostim.deploy import run
+
+    return run(args)
+
+
+def cmd_sim(args):
+    from picostim.vboard.sim import run_sim
+
+    return run_sim(args.board, args.trace, args.heap)
+
+
+def resolve_port(port):
+    """--port, else $PICOSTIM_PORT, else the one RP2040 MicroPython board attached."""
+    import os
+
+    from picostim.programmer import find_ports
+
+    if port:
+        return port
+    if os.environ.get("PICOSTIM_PORT"):
+        return os.environ["PICOSTIM_PORT"]
+    boards = [device for device, _, is_pico in find_ports() if is_pico]
+    if len(boards) == 1:
+        return boards[0]
+    if not boards:
+        raise ProgrammerError(
+            "PORT", "no board found: attach a Pico, or start `picostim sim` and pass its PORT with --port"
+        )
+    raise ProgrammerError("PORT", f"several boards found ({', '.join(boards)}): choose one with --port")
+
+
+def cmd_ports(args):
+    from picostim.programmer import find_ports
+
+    ports = find_ports()
+    if not ports:
+        print("no serial ports found (the virtual board: `picostim sim` prints its PORT)")
+    for device, description, is_pico in ports:
+        mark = "  <- MicroPython on RP2040 (2E8A:0005)" if is_pico else ""
+        print(f"{device}  {description}{mark}")
+    return 0
+
+
+def _print_status(status):
+    print(" ".join(f"{k}={v}" for k, v in status.raw.items()))
+
+
+def cmd_client(args):
+    from picostim.programmer import Programmer, Status
+
+    with Programmer(resolve_port(args.port), timeout=args.timeout) as board:
+        if args.command == "send":
+            answer = board.send(args.line)
+            print(answer)
+            return 1 if answer.startswith("ERR") else 0
+        if args.command == "hello":
+            print(board.command("HELLO"))
+            return 0
+        if args.command == "diag":
+            print(board.command("DIAG"))
+            return 0
+        actions = {
+            "status": board.status,
+            "on": board.on,
+            "off": board.off,
+            "stop": board.stop,
+        }
+        if args.command == "set":
+            status = Status.parse(board.command("SET " + " ".join(args.settings)))
+        elif args.command == "amp":
+            status = board.amp_up() if args.direction == "up" else board.amp_down()
+        else:
+            status = actions[args.command]()
+        _print_status(status)
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="picostim", description=__doc__)
     parser.add_argument("--version", action="version", version=f"picostim {__version__}")
@@ -59,12 +140,54 @@ def build_parser():
     p.add_argument("--board", default="pico")
     p.add_argument("--trace", default="demo.vcd", help="VCD file to write")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("sim", help="run the virtual board behind a pseudo-terminal (prints PORT <path> first)")
+    p.add_argument("--board", default="pico", help="board profile name or path (default: pico)")
+    p.add_argument("--trace", metavar="FILE.vcd", help="write every pin edge to this VCD file")
+    p.add_argument("--heap", default="192K", help="MicroPython heap size (default: 192K, as on a Pico)")
+    p.set_defaults(func=cmd_sim)
+
+    p = sub.add_parser("deploy", help="compile the firmware with mpy-cross and install it on a Pico with mpremote")
+    from picostim.deploy import add_arguments
+
+    add_arguments(p)
+    p.set_defaults(func=cmd_deploy)
+
+    p = sub.add_parser("ports", help="list serial ports; marks MicroPython RP2040 boards")
+    p.set_defaults(func=cmd_ports)
+
+    client = argparse.ArgumentParser(add_help=False)
+    client.add_argument("--port", help="device path or pyserial URL (default: $PICOSTIM_PORT or the one Pico found)")
+    client.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for each answer (default: 3)")
+    for name, help_text in (
+        ("hello", "firmware, protocol and board identity"),
+        ("status", "stimulation state and setting"),
+        ("on", "start stimulation with the current setting"),
+        ("off", "stop stimulation"),
+        ("stop", "emergency stop: no new pulse, outputs low"),
+        ("diag", "firmware diagnostics (heap, command count, uptime)"),
+    ):
+        p = sub.add_parser(name, parents=[client], help=help_text)
+        p.set_defaults(func=cmd_client)
+    p = sub.add_parser("set", parents=[client], help="change the setting, e.g. set amp=2.5mA pw=210us rate=60Hz")
+    p.add_argument("settings", nargs="+", metavar="key=value")
+    p.set_defaults(func=cmd_client)
+    p = sub.add_parser("amp", parents=[client], help="one amplitude step up or down")
+    p.add_argument("direction", choices=("up", "down"))
+    p.set_defaults(func=cmd_client)
+    p = sub.add_parser("send", parents=[client], help='send one raw protocol line, e.g. send "SET amp=2mA"')
+    p.add_argument("line")
+    p.set_defaults(func=cmd_client)
     return parser
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except ProgrammerError as exc:
+        print(f"picostim: {exc}", file=sys.stderr)
+        return 2 if exc.code in HOST_CODES else 1
 
 
 if __name__ == "__main__":

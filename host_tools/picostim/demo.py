@@ -1,38 +1,44 @@
-"""`picostim demo`: the firmware's pulse engine on the emulated chip, a few
-settings changes, a VCD trace, and the measured pulses."""
+"""`picostim demo`: the whole system with no hardware. Starts the virtual
+board (firmware under MicroPython, emulated chip, VCD trace), plays a
+handheld-programmer session over its serial port, then measures every pulse
+in the trace."""
 
 from __future__ import annotations
 
 import json
+import time
 
-from picostim.chip.model import SYS_HZ
-from picostim.chip.session import EngineSession
-from picostim.measure import format_table, measure, read_vcd, summary
+from picostim.boards import load_board
+from picostim.measure import format_runs, measure, read_vcd, summary
+from picostim.programmer import Programmer
+from picostim.vboard.launcher import SimProcess
 
-STEPS: tuple[tuple[str, dict], ...] = (
-    ("tonic 2.5 mA, 210 us, 60 Hz-class demo at 1 kHz", dict(pw_us=210, ipg_us=20, rate_hz=1000, amp_ua=2500)),
-    ("narrower pulse, contacts 4-/5+", dict(pw_us=90, ipg_us=10, rate_hz=1000, cathodes=(4,), anodes=(5,))),
-    ("asymmetric recovery (x4 longer, 1/4 amplitude)", dict(pw_us=60, ipg_us=0, rate_hz=2000, asym=4)),
+# (what the patient does, protocol line, seconds to let it run)
+SESSION: tuple[tuple[str, str, float], ...] = (
+    ("who is there", "HELLO", 0),
+    ("program a setting", "SET amp=2.5mA pw=210us ipg=20us rate=100Hz cathodes=2 anodes=3", 0),
+    ("stimulation on", "ON", 0.3),
+    ("a little stronger", "AMP UP", 0.2),
+    ("and stronger", "AMP UP", 0.2),
+    ("move it: narrower pulse, contacts 4-/5+, 200 Hz", "SET pw=90us ipg=10us rate=200Hz cathodes=4 anodes=5", 0.3),
+    ("long low recovery phase (4x width, 1/4 amplitude)", "SET pw=60us asym=4", 0.3),
+    ("too strong is refused, nothing changes", "SET amp=30mA", 0.1),
+    ("stimulation off", "OFF", 0.05),
+    ("check", "STATUS", 0),
 )
 
 
 def run_demo(board="pico", trace="demo.vcd"):
-    session = EngineSession(board, trace_path=trace)
-    base: dict = dict(amp_ua=2500, cathodes=(2,), anodes=(3,))
-    for i, (title, change) in enumerate(STEPS):
-        fields = {**base, **change}
-        program, timing = session.program(**fields)
-        print(f"SET {title}: {program.as_dict()}")
-        if i == 0:
-            session.engine.start(timing, program)
-        else:
-            session.engine.update(timing, program)
-        session.run(SYS_HZ // 100, poll_every=SYS_HZ // 10000)  # 10 ms each
-    session.engine.stop()
-    session.run(SYS_HZ // 1000, poll_every=SYS_HZ // 100000)
-    session.close()
-    pulses = measure(read_vcd(trace), session.board)
-    print(format_table(pulses[:5] + pulses[-5:]))
+    print(f"starting the virtual board (trace: {trace}) ...")
+    with SimProcess(board, trace=trace) as sim, Programmer(sim.port, timeout=10) as handheld:
+        print(f"connected to {sim.port}: firmware {handheld.hello.firmware}, protocol v{handheld.hello.protocol}\n")
+        for what, line, seconds in SESSION:
+            answer = handheld.send(line)
+            print(f"# {what}\n> {line}\n< {answer}")
+            time.sleep(seconds)
+    pulses = measure(read_vcd(trace), load_board(board))
+    print(f"\nmeasured from {trace} (runs of identical pulses):")
+    print(format_runs(pulses))
     print("summary:", json.dumps(summary(pulses)))
-    print(f"trace written to {trace} (open it in PulseView or GTKWave)")
-    return 0 if all(not p.problems and p.balanced for p in pulses) else 1
+    print(f"open {trace} in PulseView or GTKWave to see every edge")
+    return 0 if pulses and all(not p.problems and p.balanced for p in pulses) else 1

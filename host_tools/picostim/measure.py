@@ -196,3 +196,38 @@ def format_table(pulses, ns_per_cycle=8):
             + ("  " + "; ".join(p.problems) if p.problems else "")
         )
     return "\n".join(lines)
+
+
+def runs(pulses):
+    """Consecutive pulses with the same shape, period, contacts and amplitude:
+    [(index of the first, count, that pulse)]."""
+
+    def key(p):
+        amp = round(p.cathodic_ua) if p.cathodic_ua is not None else None
+        return (p.cathodic_ns, p.interphase_ns, p.anodic_ns, p.period_ns, tuple(p.cathodes), tuple(p.anodes), amp)
+
+    out: list[tuple[int, int, Pulse]] = []
+    for i, p in enumerate(pulses):
+        if out and key(out[-1][2]) == key(p):
+            first, count, head = out[-1]
+            out[-1] = (first, count + 1, head)
+        else:
+            out.append((i, 1, p))
+    return out
+
+
+def format_runs(pulses):
+    lines = [
+        f"{'pulses':>13} {'count':>6} {'cath_us':>8} {'ipg_us':>7} {'anod_us':>8} {'period_us':>10} "
+        f"{'cathodes':>8} {'anodes':>6} {'amp_uA':>7} balanced"
+    ]
+    for first, count, p in runs(pulses):
+        period = f"{p.period_ns / 1000:.3f}" if p.period_ns is not None else "(last)"
+        amp = f"{p.cathodic_ua:.0f}" if p.cathodic_ua is not None else "-"
+        balanced = {True: "yes", False: "NO", None: "n/a"}[p.balanced]
+        lines.append(
+            f"{f'{first}-{first + count - 1}':>13} {count:>6} {p.cathodic_ns / 1000:>8.3f} "
+            f"{p.interphase_ns / 1000:>7.3f} {p.anodic_ns / 1000:>8.3f} {period:>10} "
+            f"{','.join(map(str, p.cathodes)):>8} {','.join(map(str, p.anodes)):>6} {amp:>7} {balanced}"
+        )
+    return "\n".join(lines)

@@ -64,6 +64,22 @@ class ChipModel:
             raise ChipError("time cannot go backwards")
         self.runner.run_until(cycle, self._after_step)
 
+    def reset_peripherals(self):
+        """What a reset does to the parts the firmware drives: every state
+        machine stops, every pin is an undriven input, PWM is off. Time and
+        listeners carry on (the trace spans resets)."""
+        for pio in self.pios:
+            for sm in range(4):
+                self.sm_set_active(pio.index, sm, False)
+            pio.pin_directions_changed(0, 0, GPIO_COUNT)
+        self.function = ["null"] * GPIO_COUNT
+        self.sio_oe = 0
+        self.sio_out = 0
+        for pin in list(self.pwm):
+            self.pwm_set(pin, 0, 0)
+        self.pwm.clear()
+        self._publish()
+
     # -- levels and listeners -------------------------------------------------
     def levels(self):
         """Bitmask of the level on every GPIO: driven outputs, else external input."""

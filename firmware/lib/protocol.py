@@ -1,0 +1,153 @@
+"""Protocol v1 text layer: split a command line, parse values with units,
+format answers (pure; MicroPython and CPython). See docs/PROTOCOL.md.
+
+    name, args = split("SET amp=2.5mA pw=210us")   # "SET", ["amp=2.5mA", "pw=210us"]
+    parse_settings(args)    # {"amp_ua": 2500, "pw_us": 210}
+    ok("state=on")          # "OK state=on"
+
+Values are exact integers (no floats: the RP2040 port has single precision).
+"""
+
+from stim_program import StimError
+
+PROTOCOL_VERSION = 1
+
+E_UNKNOWN = "UNKNOWN"  # unknown command
+E_SYNTAX = "SYNTAX"  # arguments not in the command's form
+E_KEY = "KEY"  # unknown setting name
+E_UNIT = "UNIT"  # missing or wrong unit
+E_VALUE = "VALUE"  # not a number of the right kind
+E_EMPTY = "EMPTY"  # nothing but blanks (also line_reader.E_EMPTY)
+
+# unit (lower case) -> multiplier to the base unit; the first entry is the base
+_CURRENT = (("ua", 1), ("ma", 1000))
+_TIME = (("us", 1), ("ms", 1000))
+_RATE = (("hz", 1), ("khz", 1000))
+_MAX_DIGITS = 9
+
+# protocol key -> (Program field or local setting, unit table or None, base unit name)
+SETTINGS = {
+    "amp": ("amp_ua", _CURRENT, "uA"),
+    "pw": ("pw_us", _TIME, "us"),
+    "ipg": ("ipg_us", _TIME, "us"),
+    "rate": ("rate_hz", _RATE, "Hz"),
+    "asym": ("asym", None, ""),
+    "cathodes": ("cathodes", None, ""),
+    "anodes": ("anodes", None, ""),
+    "step": ("step_ua", _CURRENT, "uA"),
+}
+# Order of the setting fields in STATUS answers.
+STATUS_KEYS = ("amp", "pw", "ipg", "rate", "asym", "cathodes", "anodes", "step")
+
+
+def split(line):
+    """('NAME', [arg, ...]) with the command name upper-cased."""
+    parts = line.split()
+    return parts[0].upper(), parts[1:]
+
+
+def ok(text=""):
+    return "OK " + text if text else "OK"
+
+
+def err(code, message):
+    return "ERR " + code + " " + message
+
+
+def evt(text):
+    return "EVT " + text
+
+
+def parse_settings(args):
+    """{field: value} from ["key=value", ...]; raises StimError, changes nothing."""
+    if not args:
+        raise StimError(E_SYNTAX, "SET needs key=value pairs, e.g. SET amp=2.5mA")
+    out = {}
+    for arg in args:
+        key, sep, text = arg.partition("=")
+        if not sep or not key or not text:
+            raise StimError(E_SYNTAX, "expected key=value, got %r" % arg)
+        key = key.lower()
+        if key not in SETTINGS:
+            raise StimError(E_KEY, "unknown setting %r (known: %s)" % (key, " ".join(STATUS_KEYS)))
+        field, units, _ = SETTINGS[key]
+        if field in out:
+            raise StimError(E_SYNTAX, "%s given twice" % key)
+        if key in ("cathodes", "anodes"):
+            out[field] = parse_contacts(key, text)
+        elif units is None:
+            out[field] = parse_decimal(key, text, 0)
+        else:
+            out[field] = parse_quantity(key, text, units)
+    return out
+
+
+def parse_contacts(key, text):
+    """'2' or '1,2,5' -> (1, 2, 5); range checks belong to the program."""
+    contacts = []
+    for part in text.split(","):
+        if not part or not _all_digits(part) or len(part) > 3:
+            raise StimError(E_VALUE, "%s: %r is not a list of contact numbers like 1,2" % (key, text))
+        contacts.append(int(part))
+    return tuple(contacts)
+
+
+def parse_quantity(key, text, units):
+    """'2.5mA' -> 2500 (in the table's base unit); exact or an error."""
+    i = len(text)
+    while i > 0 and text[i - 1].isalpha():
+        i -= 1
+    number, unit = text[:i], text[i:].lower()
+    if not unit:
+        raise StimError(E_UNIT, "%s=%s needs a unit: %s" % (key, text, _unit_names(units)))
+    for name, scale in units:
+        if unit == name:
+            return parse_decimal(key, number, scale)
+    raise StimError(E_UNIT, "%s: unit %r is not one of %s" % (key, text[i:], _unit_names(units)))
+
+
+def parse_decimal(key, number, scale):
+    """'2.5' at scale 1000 -> 2500; scale 0 means a bare integer."""
+    whole, dot, frac = number.partition(".")
+    if not whole or not _all_digits(whole) or (dot and (scale == 0 or not frac or not _all_digits(frac))):
+        raise StimError(E_VALUE, "%s: %r is not a plain %s" % (key, number, "number" if scale else "integer"))
+    if len(whole) + len(frac) > _MAX_DIGITS:
+        raise StimError(E_VALUE, "%s: %r has too many digits" % (key, number))
+    if scale == 0:
+        return int(whole)
+    value = int(whole + frac) * scale
+    divisor = 10 ** len(frac)
+    if value % divisor:
+        raise StimError(E_VALUE, "%s: %r is finer than the resolution of 1 %s" % (key, number, _base(key)))
+    return value // divisor
+
+
+def format_settings(values):
+    """'amp=2500uA pw=210us ...' from {field: value}, in STATUS order."""
+    parts = []
+    for key in STATUS_KEYS:
+        field, _, unit = SETTINGS[key]
+        if field in values:
+            value = values[field]
+            if isinstance(value, tuple):
+                text = ",".join([str(c) for c in value])
+            else:
+                text = str(value) + unit
+            parts.append(key + "=" + text)
+    return " ".join(parts)
+
+
+def _base(key):
+    return SETTINGS[key][2]
+
+
+def _unit_names(units):
+    names = {"ua": "uA", "ma": "mA", "us": "us", "ms": "ms", "hz": "Hz", "khz": "kHz"}
+    return "/".join([names[name] for name, _ in units])
+
+
+def _all_digits(text):
+    for ch in text:
+        if not "0" <= ch <= "9":
+            return False
+    return True

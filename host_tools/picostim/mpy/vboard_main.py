@@ -1,0 +1,20 @@
+"""Virtual-board boot (runs under MicroPython): attach the chip link, then run
+the firmware's main.py unchanged.
+
+    micropython vboard_main.py REQUEST_FIFO REPLY_FIFO FIRMWARE_DIR BOARD_JSON
+"""
+
+import sys
+
+request_path, reply_path, firmware_dir, board_path = sys.argv[1:5]
+sys.path.append(firmware_dir + "/lib")
+sys.path.append(firmware_dir)
+
+import _chip  # noqa: E402
+from chip_link import ChipLink  # noqa: E402
+
+_chip.backend = ChipLink(request_path, reply_path)
+
+import main  # noqa: E402
+
+main.run(board_path)

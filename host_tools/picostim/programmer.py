@@ -1,0 +1,303 @@
+"""Programmer client: the handheld programmer as a Python API over pyserial.
+
+    from picostim import Programmer
+    with Programmer("/dev/ttyACM0") as board:     # or a pyserial URL
+        board.set(amp="2.5mA", pw="210us", rate="60Hz", cathodes=[2], anodes=[3])
+        board.on()
+        board.amp_up()
+        print(board.status().amp_ua)
+
+Every device refusal raises ProgrammerError with the firmware's stable code
+(e.g. RANGE); host-side failures use the codes PORT, TIMEOUT and PROTOCOL.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import serial
+
+PROTOCOL_VERSION = 1
+RP2040_MICROPYTHON_USB = (0x2E8A, 0x0005)
+
+
+class ProgrammerError(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(f"{code} {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Hello:
+    firmware: str
+    protocol: int
+    board: str
+    contacts: int
+
+
+@dataclass(frozen=True)
+class Status:
+    state: str
+    pending: bool
+    amp_ua: int
+    pw_us: int
+    ipg_us: int
+    rate_hz: int
+    asym: int
+    cathodes: tuple[int, ...]
+    anodes: tuple[int, ...]
+    step_ua: int
+    raw: dict[str, str] = field(compare=False, repr=False)
+
+    @classmethod
+    def parse(cls, text: str) -> Status:
+        kv = parse_pairs(text)
+        try:
+            return cls(
+                state=kv["state"],
+                pending=kv["pending"] == "1",
+                amp_ua=_strip_unit(kv["amp"], "uA"),
+                pw_us=_strip_unit(kv["pw"], "us"),
+                ipg_us=_strip_unit(kv["ipg"], "us"),
+                rate_hz=_strip_unit(kv["rate"], "Hz"),
+                asym=int(kv["asym"]),
+                cathodes=_contacts(kv["cathodes"]),
+                anodes=_contacts(kv["anodes"]),
+                step_ua=_strip_unit(kv["step"], "uA"),
+                raw=kv,
+            )
+        except (KeyError, ValueError) as exc:
+            raise ProgrammerError("PROTOCOL", f"unexpected status answer {text!r}") from exc
+
+
+def parse_pairs(text: str) -> dict[str, str]:
+    out = {}
+    for part in text.split():
+        key, sep, value = part.partition("=")
+        if sep:
+            out[key] = value
+    return out
+
+
+def _strip_unit(text: str, unit: str) -> int:
+    if not text.endswith(unit):
+        raise ValueError(text)
+    return int(text[: -len(unit)])
+
+
+def _contacts(text: str) -> tuple[int, ...]:
+    return tuple(int(c) for c in text.split(","))
+
+
+def _format_value(key: str, value) -> str:
+    if isinstance(value, str):
+        return value  # as written, e.g. "2.5mA" or "1,2"
+    if key in ("cathodes", "anodes"):
+        return ",".join(str(int(c)) for c in ([value] if isinstance(value, int) else value))
+    return str(value)
+
+
+# keyword -> (protocol key, unit appended to plain integers)
+_SET_KEYWORDS = {
+    "amp": ("amp", None),
+    "amp_ua": ("amp", "uA"),
+    "pw": ("pw", None),
+    "pw_us": ("pw", "us"),
+    "ipg": ("ipg", None),
+    "ipg_us": ("ipg", "us"),
+    "rate": ("rate", None),
+    "rate_hz": ("rate", "Hz"),
+    "asym": ("asym", ""),
+    "cathodes": ("cathodes", ""),
+    "anodes": ("anodes", ""),
+    "step": ("step", None),
+    "step_ua": ("step", "uA"),
+}
+
+
+def open_port(port: str, baudrate: int = 115200, timeout: float = 0.1) -> serial.SerialBase:
+    """A pyserial port for a device path or URL, with clear errors."""
+    try:
+        return serial.serial_for_url(port, baudrate=baudrate, timeout=timeout, exclusive=True)
+    except serial.SerialException as exc:
+        text = str(exc)
+        if "lock" in text or "busy" in text.lower():
+            raise ProgrammerError("PORT", f"{port} is busy: another program has it open ({text})") from exc
+        if "No such file" in text or "could not open port" in text:
+            raise ProgrammerError("PORT", f"cannot open {port}: no such port ({text})") from exc
+        raise ProgrammerError("PORT", f"cannot open {port}: {text}") from exc
+    except (ValueError, OSError) as exc:
+        raise ProgrammerError("PORT", f"cannot open {port}: {exc}") from exc
+
+
+class Programmer:
+    def __init__(self, port: str, timeout: float = 2.0, baudrate: int = 115200):
+        self.port = port
+        self.timeout = timeout
+        self.events: deque[str] = deque(maxlen=1000)  # EVT lines seen, oldest first
+        self._serial = open_port(port, baudrate)
+        try:
+            self.hello = self._handshake()
+        except BaseException:
+            self._serial.close()
+            raise
+
+    # -- connection ------------------------------------------------------------------
+    def __enter__(self) -> Programmer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._serial.close()
+
+    def _handshake(self) -> Hello:
+        """Drop stale bytes, end any partial line the board holds, then HELLO.
+        Everything before HELLO's own answer is stale and ignored."""
+        self._serial.reset_input_buffer()
+        self._write("\nHELLO")
+        deadline = time.monotonic() + self.timeout
+        seen = []
+        while time.monotonic() < deadline:
+            line = self._readline()
+            if line is None:
+                continue
+            if line.startswith("OK picostim "):
+                kv = parse_pairs(line)
+                try:
+                    hello = Hello(kv["fw"], int(kv["proto"]), kv["board"], int(kv["contacts"]))
+                except (KeyError, ValueError) as exc:
+                    raise ProgrammerError("PROTOCOL", f"unexpected HELLO answer {line!r}") from exc
+                if hello.protocol != PROTOCOL_VERSION:
+                    raise ProgrammerError(
+                        "PROTOCOL",
+                        f"board speaks protocol v{hello.protocol}; this client speaks v{PROTOCOL_VERSION}",
+                    )
+                return hello
+            seen.append(line)
+        hint = " (a MicroPython REPL answered: is the firmware running?)" if any(">>>" in s for s in seen) else ""
+        raise ProgrammerError("TIMEOUT", f"no picostim HELLO answer from {self.port} in {self.timeout}s{hint}")
+
+    def _write(self, line: str) -> None:
+        try:
+            self._serial.write(line.encode("ascii", "replace") + b"\n")
+        except serial.SerialException as exc:
+            raise ProgrammerError("PORT", f"write to {self.port} failed: {exc}") from exc
+
+    def _readline(self) -> str | None:
+        try:
+            raw = self._serial.readline()
+        except serial.SerialException as exc:
+            raise ProgrammerError("PORT", f"read from {self.port} failed: {exc}") from exc
+        if not raw.endswith(b"\n"):
+            if raw:  # a partial line: wait for the rest
+                rest = self._serial.read_until(b"\n")
+                raw += rest
+            if not raw.endswith(b"\n"):
+                return None
+        return raw.decode("ascii", "replace").strip()
+
+    # -- commands --------------------------------------------------------------------
+    def send(self, line: str) -> str:
+        """Send one raw line; return its answer line ("OK ..." or "ERR ...")."""
+        self._write(line)
+        return self.read_answer(what=repr(line))
+
+    def write_raw(self, data: bytes) -> None:
+        """Bytes exactly as given (no line end added): for testers."""
+        try:
+            self._serial.write(data)
+        except serial.SerialException as exc:
+            raise ProgrammerError("PORT", f"write to {self.port} failed: {exc}") from exc
+
+    def read_answer(self, timeout: float | None = None, what: str = "the last command") -> str:
+        """The next OK/ERR line; EVT lines on the way go to `events`."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while time.monotonic() < deadline:
+            answer = self._readline()
+            if answer is None:
+                continue
+            if answer.startswith("EVT "):
+                self.events.append(answer[4:])
+            elif answer == "OK" or answer.startswith(("OK ", "ERR ")):
+                return answer
+        raise ProgrammerError("TIMEOUT", f"no answer to {what} from {self.port} in {self.timeout}s")
+
+    def read_until(self, marker: str, timeout: float | None = None) -> str:
+        """Raw text up to and including `marker` (e.g. the REPL prompt)."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        text = ""
+        while marker not in text:
+            if time.monotonic() > deadline:
+                raise ProgrammerError("TIMEOUT", f"no {marker!r} from {self.port}; got {text[-200:]!r}")
+            text += self._serial.read(self._serial.in_waiting or 1).decode("ascii", "replace")
+        return text
+
+    def command(self, line: str) -> str:
+        """Send a command; return the text after OK, or raise ProgrammerError."""
+        answer = self.send(line)
+        if answer.startswith("ERR "):
+            _, code, message = (answer + " ").split(" ", 2)
+            raise ProgrammerError(code, message.strip())
+        return answer[3:]
+
+    def status(self) -> Status:
+        return Status.parse(self.command("STATUS"))
+
+    def set(self, **settings) -> Status:
+        """SET in one command, all or nothing. Strings are sent as written
+        (amp="2.5mA"); the *_ua/_us/_hz keywords take integers in that unit."""
+        if not settings:
+            raise ValueError("set() needs at least one setting")
+        parts = []
+        for keyword, value in settings.items():
+            if keyword not in _SET_KEYWORDS:
+                raise ValueError(f"unknown setting {keyword!r} (known: {', '.join(_SET_KEYWORDS)})")
+            key, unit = _SET_KEYWORDS[keyword]
+            text = _format_value(key, value)
+            parts.append(f"{key}={text}{unit or ''}")
+        return Status.parse(self.command("SET " + " ".join(parts)))
+
+    def on(self) -> Status:
+        return Status.parse(self.command("ON"))
+
+    def off(self) -> Status:
+        return Status.parse(self.command("OFF"))
+
+    def stop(self) -> Status:
+        return Status.parse(self.command("STOP"))
+
+    def amp_up(self) -> Status:
+        return Status.parse(self.command("AMP UP"))
+
+    def amp_down(self) -> Status:
+        return Status.parse(self.command("AMP DOWN"))
+
+    def diag(self) -> dict[str, int]:
+        return {k: int(v) for k, v in parse_pairs(self.command("DIAG")).items()}
+
+    def wait_settled(self, timeout: float | None = None) -> Status:
+        """Poll STATUS until no update is pending and the state is on or off."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while True:
+            status = self.status()
+            if not status.pending and status.state in ("on", "off"):
+                return status
+            if time.monotonic() > deadline:
+                raise ProgrammerError("TIMEOUT", f"board did not settle: {status}")
+            time.sleep(0.01)
+
+
+def find_ports() -> list[tuple[str, str, bool]]:
+    """[(device, description, looks like MicroPython on an RP2040)]"""
+    from serial.tools import list_ports
+
+    out = []
+    for info in sorted(list_ports.comports(), key=lambda p: p.device):
+        is_pico = (info.vid, info.pid) == RP2040_MICROPYTHON_USB
+        out.append((info.device, info.description or "", is_pico))
+    return out

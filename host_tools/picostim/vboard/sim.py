@@ -1,0 +1,292 @@
+"""`picostim sim`: the virtual board.
+
+The firmware (firmware/main.py, unchanged) runs under the MicroPython unix
+port with a Pico-sized heap; this process owns the emulated chip and serves
+the firmware's `machine`/`rp2` calls over a pair of FIFOs (see
+mpy/chip_link.py). The firmware's stdin/stdout is the board's USB serial
+port, offered to the host as a pseudo-terminal that pyserial opens like
+/dev/ttyACM0. A 0x03 byte from the host raises KeyboardInterrupt in the
+firmware, as the Pico's USB stack does; the firmware then leaves the REPL on
+the port, and Ctrl-D there (or any firmware exit) soft-resets the board.
+
+Emulated time follows wall-clock time, or lags it when the emulation is
+slower; every pin edge in the trace has its exact cycle.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import tty
+from pathlib import Path
+
+from picostim.boards import board_path, load_board
+from picostim.chip.firmware_host import ROOT, STAND_INS
+from picostim.chip.model import SYS_HZ, ChipModel
+from picostim.chip.trace import VcdTrace
+from picostim.vboard.chip_server import ChipServer
+
+HEAP = "192K"  # close to the MicroPython heap of a Pico (RP2040, 264 KB SRAM)
+FIRMWARE_DIR = ROOT / "firmware"
+BOOT = STAND_INS / "vboard_main.py"
+SLICE_CYCLES = SYS_HZ // 1000  # emulate at most 1 ms between looks at the link
+OUT_LIMIT = 1 << 16  # bytes buffered towards a host that is not reading
+QUICK_EXIT_S = 2.0
+QUICK_EXITS = 3
+STOP_GRACE_S = 3.0
+CTRL_C = 3
+
+
+class SimError(Exception):
+    pass
+
+
+def micropython_binary() -> str:
+    local = Path(sys.executable).with_name("micropython")
+    found = str(local) if local.exists() else shutil.which("micropython")
+    if not found:
+        raise SimError("the MicroPython unix port is not installed (run `make setup`)")
+    return found
+
+
+class Firmware:
+    """One run of the firmware in a MicroPython process (a boot of the board)."""
+
+    def __init__(self, workdir: Path, serial: int, board_json: Path, heap: str):
+        self.request = workdir / f"request{serial}"
+        self.reply = workdir / f"reply{serial}"
+        os.mkfifo(self.request)
+        os.mkfifo(self.reply)
+        # Both ends open read-write: neither open blocks, neither sees EOF.
+        self.request_fd = os.open(self.request, os.O_RDWR | os.O_NONBLOCK)
+        self.reply_fd = os.open(self.reply, os.O_RDWR)
+        argv = [micropython_binary(), "-X", f"heapsize={heap}", "-i", str(BOOT)]
+        argv += [str(self.request), str(self.reply), str(FIRMWARE_DIR), str(board_json)]
+        self.process = subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0, start_new_session=True
+        )
+        assert self.process.stdin and self.process.stdout
+        self.stdin = self.process.stdin.fileno()
+        self.stdout = self.process.stdout.fileno()
+        os.set_blocking(self.stdin, False)
+        os.set_blocking(self.stdout, False)
+        self.started = time.monotonic()
+        self.input_closed = False
+
+    def interrupt(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+
+    def close_input(self):
+        if not self.input_closed:
+            self.input_closed = True
+            assert self.process.stdin
+            self.process.stdin.close()
+
+    def close(self):
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.close_input()
+        assert self.process.stdout
+        self.process.stdout.close()
+        os.close(self.request_fd)
+        os.close(self.reply_fd)
+        self.request.unlink()
+        self.reply.unlink()
+
+
+class VirtualBoard:
+    def __init__(self, board: str = "pico", trace: str | None = None, heap: str = HEAP, log=sys.stderr):
+        self.board_json = board_path(board).resolve()
+        self.board = load_board(board)
+        self.heap = heap
+        self.log = log
+        self.chip = ChipModel()
+        self.server = ChipServer(self.chip)
+        self.trace = None
+        if trace:
+            dac = self.board["dac"]
+            self.trace = VcdTrace(trace, pwm_pins=(dac["cathodic_pin"], dac["anodic_pin"]))
+            self.chip.listeners.append(self.trace)
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)  # no echo or line editing before a client configures it
+        os.set_blocking(self.master, False)
+        self.port = os.ttyname(self.slave)
+        self._workdir = Path(tempfile.mkdtemp(prefix="picostim-sim-"))
+        self._boots = 0
+        self._quick_exits = 0
+        self._to_board: list[bytes | None] = []  # None: a Ctrl-C to deliver in order
+        self._to_host = bytearray()
+        self._stop_at: float | None = None
+        self.firmware: Firmware | None = None
+
+    # -- lifecycle -----------------------------------------------------------------
+    def request_stop(self, *_):
+        if self._stop_at is None:
+            self._stop_at = time.monotonic() + STOP_GRACE_S
+            if self.firmware:
+                self.firmware.interrupt()  # the firmware's `finally` drives outputs low
+                self.firmware.close_input()
+
+    def _boot(self):
+        self.chip.reset_peripherals()
+        self.server.reset()
+        self._to_board.clear()
+        self._boots += 1
+        self.firmware = Firmware(self._workdir, self._boots, self.board_json, self.heap)
+
+    def _firmware_exited(self, code: int) -> bool:
+        """Soft reset after the firmware ends; False when it keeps dying at boot."""
+        assert self.firmware
+        quick = time.monotonic() - self.firmware.started < QUICK_EXIT_S
+        self.firmware.close()
+        self.firmware = None
+        self._quick_exits = self._quick_exits + 1 if quick else 0
+        if self._quick_exits >= QUICK_EXITS:
+            print(f"picostim sim: firmware exited {QUICK_EXITS} times at boot (code {code}); giving up", file=self.log)
+            return False
+        print(f"picostim sim: firmware exited (code {code}); soft reset", file=self.log)
+        self._boot()
+        return True
+
+    def run(self) -> int:
+        self._boot()
+        wall0 = time.monotonic()
+        cycle0 = self.chip.cycle
+        status = 0
+        try:
+            while True:
+                assert self.firmware
+                code = self.firmware.process.poll()
+                if code is not None:
+                    if self._stop_at is not None:
+                        break
+                    if not self._firmware_exited(code):
+                        status = 1
+                        break
+                    continue
+                if self._stop_at is not None and time.monotonic() > self._stop_at:
+                    break
+                target = cycle0 + int((time.monotonic() - wall0) * SYS_HZ)
+                self._exchange(0 if self.chip.cycle < target else 0.001)
+                if self.chip.cycle < target:
+                    self.chip.run_until(min(target, self.chip.cycle + SLICE_CYCLES))
+        finally:
+            self.close()
+        return status
+
+    def close(self):
+        if self.firmware:
+            self.firmware.close()
+            self.firmware = None
+        if self.trace:
+            self.trace.close(self.chip.now_ns())
+        for fd in (self.master, self.slave):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        shutil.rmtree(self._workdir, ignore_errors=True)
+
+    # -- byte moving ----------------------------------------------------------------
+    def _exchange(self, timeout: float):
+        fw = self.firmware
+        assert fw
+        readers = [fw.request_fd, fw.stdout]
+        if sum(len(c) for c in self._to_board if c) < OUT_LIMIT:
+            readers.append(self.master)  # else the host waits, as on a full USB FIFO
+        writers = []
+        if self._to_board and not fw.input_closed:
+            writers.append(fw.stdin)
+        if self._to_host:
+            writers.append(self.master)
+        ready_r, ready_w, _ = select.select(readers, writers, [], timeout)
+        if fw.request_fd in ready_r:
+            self._serve_link(fw)
+        if fw.stdout in ready_r:
+            self._from_firmware(fw)
+        if self.master in ready_r:
+            self._from_host()
+        if fw.stdin in ready_w:
+            self._to_firmware(fw)
+        if self.master in ready_w:
+            self._flush_to_host()
+
+    def _serve_link(self, fw: Firmware):
+        try:
+            data = os.read(fw.request_fd, 65536)
+        except BlockingIOError:
+            return
+        os.write(fw.reply_fd, self.server.feed(data))
+
+    def _from_firmware(self, fw: Firmware):
+        try:
+            data = os.read(fw.stdout, 65536)
+        except BlockingIOError:
+            return
+        room = OUT_LIMIT - len(self._to_host)
+        self._to_host += data[: max(room, 0)]  # beyond that, like a host that never reads: lost
+
+    def _from_host(self):
+        try:
+            data = os.read(self.master, 4096)
+        except (BlockingIOError, OSError):
+            return
+        while CTRL_C in data:
+            head, _, data = data.partition(bytes((CTRL_C,)))
+            if head:
+                self._to_board.append(head)
+            self._to_board.append(None)
+        if data:
+            self._to_board.append(data)
+
+    def _to_firmware(self, fw: Firmware):
+        while self._to_board:
+            chunk = self._to_board[0]
+            if chunk is None:
+                fw.interrupt()
+                self._to_board.pop(0)
+                continue
+            try:
+                sent = os.write(fw.stdin, chunk)
+            except BlockingIOError:
+                return
+            except BrokenPipeError:
+                self._to_board.clear()
+                return
+            if sent < len(chunk):
+                self._to_board[0] = chunk[sent:]
+                return
+            self._to_board.pop(0)
+
+    def _flush_to_host(self):
+        try:
+            sent = os.write(self.master, self._to_host)
+        except (BlockingIOError, OSError):
+            return
+        del self._to_host[:sent]
+
+
+def run_sim(board: str = "pico", trace: str | None = None, heap: str = HEAP) -> int:
+    try:
+        vboard = VirtualBoard(board, trace, heap)
+    except (FileNotFoundError, SimError) as exc:
+        print(f"picostim sim: {exc}", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGINT, vboard.request_stop)
+    signal.signal(signal.SIGTERM, vboard.request_stop)
+    print(f"PORT {vboard.port}", flush=True)
+    where = f"; trace -> {trace}" if trace else ""
+    print(
+        f"picostim sim: board {vboard.board['name']} on {vboard.port} (MicroPython heap {heap}){where}; Ctrl-C to stop",
+        file=sys.stderr,
+        flush=True,
+    )
+    return vboard.run()

@@ -1,0 +1,70 @@
+"""The picostim CLI as a user runs it, against the board under test."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.serial
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "picostim.cli", *args], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+
+
+def test_status_set_on_off_through_the_cli(board_port):
+    assert cli("stop", "--port", board_port).returncode == 0
+    result = cli("set", "amp=1.5mA", "pw=120us", "rate=80Hz", "cathodes=1,2", "anodes=6", "--port", board_port)
+    assert result.returncode == 0, result.stderr
+    assert "amp=1500uA" in result.stdout and "cathodes=1,2" in result.stdout
+    assert "state=on" in cli("on", "--port", board_port).stdout
+    assert "amp=1600uA" in cli("amp", "up", "--port", board_port).stdout
+    result = cli("status", "--port", board_port)
+    assert result.returncode == 0 and "state=on" in result.stdout and "rate=80Hz" in result.stdout
+    assert cli("off", "--port", board_port).returncode == 0
+
+
+def test_a_refusal_exits_1_with_its_code(board_port):
+    result = cli("set", "amp=30mA", "--port", board_port)
+    assert result.returncode == 1
+    assert "RANGE" in result.stderr
+
+
+def test_send_prints_the_raw_answer(board_port):
+    result = cli("send", "FROB", "--port", board_port)
+    assert result.returncode == 1
+    assert result.stdout.startswith("ERR UNKNOWN ")
+    result = cli("send", "HELLO", "--port", board_port)
+    assert result.returncode == 0 and result.stdout.startswith("OK picostim ")
+
+
+def test_missing_port_exits_2_with_a_clear_message(tmp_path):
+    result = cli("status", "--port", str(tmp_path / "ttyNOPE"))
+    assert result.returncode == 2
+    assert "no such port" in result.stderr
+
+
+def test_ports_lists_without_error():
+    result = cli("ports")
+    assert result.returncode == 0 and result.stdout.strip()
+
+
+def test_deploy_plan_installs_every_module_then_resets():
+    result = cli("deploy", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    modules = sorted(p.stem for p in (ROOT / "firmware" / "lib").glob("*.py"))
+    command = result.stdout.splitlines()[-1]
+    for name in modules:
+        assert f"build/mpy/{name}.mpy :/lib/{name}.mpy" in command
+        assert (ROOT / "build" / "mpy" / f"{name}.mpy").read_bytes()[:1] == b"M"
+    assert "firmware/main.py :/main.py" in command and "boards/pico.json :/board.json" in command
+    assert command.endswith("+ reset")
+
+
+def test_deploy_refuses_an_unknown_board():
+    result = cli("deploy", "--board", "nope", "--dry-run")
+    assert result.returncode == 2 and "no board profile" in result.stderr

@@ -1,0 +1,166 @@
+"""The virtual board end to end: raw protocol lines through pyserial, then
+every pulse in the VCD trace checked against what was SET, to the cycle."""
+
+import signal
+import time
+
+import pytest
+import serial
+from picostim.measure import measure, read_vcd
+from picostim.vboard.launcher import SimProcess
+from serial_helpers import BOARD
+
+pytestmark = [pytest.mark.serial, pytest.mark.usefixtures("vboard_only")]
+
+NS_PER_CYCLE = 1_000_000_000 // BOARD["sys_clock_hz"]
+FULL_SCALE_UA = BOARD["dac"]["full_scale_ua"]
+
+
+def expected(amp_ua, pw_us, ipg_us, rate_hz, asym, cathodes, anodes):
+    period_cycles = (BOARD["sys_clock_hz"] + rate_hz // 2) // rate_hz
+    return {
+        "cathodic_ns": pw_us * 1000,
+        "interphase_ns": ipg_us * 1000,
+        "anodic_ns": pw_us * asym * 1000,
+        "period_ns": period_cycles * NS_PER_CYCLE,
+        "cathodes": sorted(cathodes),
+        "anodes": sorted(anodes),
+        "amp_ua": amp_ua,
+        "asym": asym,
+    }
+
+
+def matches(pulse, want, last=False):
+    shape = (pulse.cathodic_ns, pulse.interphase_ns, pulse.anodic_ns, pulse.cathodes, pulse.anodes)
+    if shape != (want["cathodic_ns"], want["interphase_ns"], want["anodic_ns"], want["cathodes"], want["anodes"]):
+        return False
+    if not last and pulse.period_ns != want["period_ns"]:
+        return False
+    lsb = FULL_SCALE_UA / 65535
+    return (
+        abs(pulse.cathodic_ua - want["amp_ua"]) <= lsb
+        and abs(pulse.anodic_ua - want["amp_ua"] / want["asym"]) <= lsb
+        and pulse.balanced
+        and not pulse.problems
+    )
+
+
+def run_session(trace, lines, settle=0.3):
+    """Send each (line, seconds to wait after it) raw; return the answers."""
+    answers = []
+    with SimProcess(trace=str(trace)) as sim:
+        with serial.Serial(sim.port, timeout=10) as port:
+            for line, wait in lines:
+                port.write(line.encode() + b"\n")
+                answer = port.readline().decode()
+                while answer.startswith("EVT "):
+                    answer = port.readline().decode()
+                answers.append(answer.strip())
+                time.sleep(wait)
+            time.sleep(settle)
+    return answers, measure(read_vcd(str(trace)), BOARD)
+
+
+def set_line(amp_ua, pw_us, ipg_us, rate_hz, asym, cathodes, anodes):
+    return (
+        f"SET amp={amp_ua}uA pw={pw_us}us ipg={ipg_us}us rate={rate_hz}Hz asym={asym} "
+        f"cathodes={','.join(map(str, cathodes))} anodes={','.join(map(str, anodes))}"
+    )
+
+
+SETTINGS = [
+    (2500, 210, 20, 1000, 1, (2,), (3,)),
+    (4000, 30, 0, 10000, 1, (0, 1), (7,)),
+    (1000, 1000, 1000, 100, 4, (6,), (5,)),
+    (500, 30, 10, 2000, 8, (5,), (4, 6)),
+    (25500, 10, 0, 2, 1, (7,), (0,)),
+]
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=[f"{s[1]}us-{s[3]}Hz-x{s[4]}" for s in SETTINGS])
+def test_every_pulse_in_the_trace_is_what_was_set(tmp_path, setting):
+    want = expected(*setting)
+    run_s = max(0.4, 3.5 / setting[3])  # at least 3 pulses even at 2 Hz
+    answers, pulses = run_session(tmp_path / "t.vcd", [(set_line(*setting), 0), ("ON", run_s), ("OFF", 0)])
+    assert all(a.startswith("OK ") for a in answers), answers
+    assert len(pulses) >= 3
+    for i, pulse in enumerate(pulses):
+        assert matches(pulse, want, last=i == len(pulses) - 1), (i, pulse, want)
+
+
+def test_a_live_change_switches_cleanly_between_two_settings(tmp_path):
+    a = (2000, 100, 20, 1000, 1, (1,), (2,))
+    b = (3000, 200, 50, 500, 1, (3,), (4, 5))
+    lines = [(set_line(*a), 0), ("ON", 0.2), (set_line(*b), 0.3), ("OFF", 0)]
+    answers, pulses = run_session(tmp_path / "t.vcd", lines)
+    assert all(x.startswith("OK ") for x in answers), answers
+    want_a, want_b = expected(*a), expected(*b)
+    kinds = []
+    for i, pulse in enumerate(pulses):
+        last = i == len(pulses) - 1
+        if matches(pulse, want_a, last):
+            kinds.append("a")
+        elif matches(pulse, want_b, last):
+            kinds.append("b")
+        else:
+            # Between the settings, amplitude, pulse shape and period each land
+            # at their own boundary: every part is the old or the new value.
+            kinds.append("t")
+            assert pulse.balanced and not pulse.problems, pulse
+            shape = (pulse.cathodic_ns, pulse.interphase_ns, pulse.anodic_ns, pulse.cathodes, pulse.anodes)
+            assert shape in [
+                (w["cathodic_ns"], w["interphase_ns"], w["anodic_ns"], w["cathodes"], w["anodes"])
+                for w in (want_a, want_b)
+            ], pulse
+            assert pulse.period_ns in (want_a["period_ns"], want_b["period_ns"]), pulse
+            assert round(pulse.cathodic_ua) in (want_a["amp_ua"], want_b["amp_ua"]), pulse
+    text = "".join(kinds)
+    assert text.count("t") <= 2, text
+    assert text.startswith("a" * 50) and text.endswith("b" * 50), text
+    assert "ba" not in text.replace("t", ""), text
+
+
+def test_refused_commands_leave_the_train_untouched(tmp_path):
+    a = (2000, 100, 20, 1000, 1, (1,), (2,))
+    lines = [(set_line(*a), 0), ("ON", 0.1), ("SET amp=30mA", 0.05), ("SET pw=5us", 0.05), ("FROB", 0.1), ("OFF", 0)]
+    answers, pulses = run_session(tmp_path / "t.vcd", lines)
+    assert [x.split()[:2] for x in answers[2:5]] == [["ERR", "RANGE"], ["ERR", "RANGE"], ["ERR", "UNKNOWN"]]
+    want = expected(*a)
+    assert len(pulses) > 100
+    assert all(matches(p, want, last=i == len(pulses) - 1) for i, p in enumerate(pulses))
+
+
+def _final_levels(trace):
+    changes = read_vcd(str(trace))
+    return {name: series[-1][1] for name, series in changes.items()}
+
+
+def _output_wires():
+    phase = BOARD["phase_pins"]
+    base = BOARD["contacts"]["select_base_pin"]
+    pins = [phase["sync"], phase["cathodic"], phase["anodic"]]
+    pins += range(base, base + 2 * BOARD["contacts"]["count"])
+    dac = BOARD["dac"]
+    return [f"gp{n}" for n in pins] + [f"gp{dac['cathodic_pin']}_duty_u16", f"gp{dac['anodic_pin']}_duty_u16"]
+
+
+@pytest.mark.parametrize("how", ["sigterm", "ctrl-c"])
+def test_stopping_mid_train_leaves_every_output_low(tmp_path, how):
+    trace = tmp_path / "t.vcd"
+    with SimProcess(trace=str(trace)) as sim:
+        with serial.Serial(sim.port, timeout=10) as port:
+            port.write(b"SET amp=5mA pw=300us ipg=100us rate=1kHz\nON\n")
+            answers = [port.readline() for _ in range(3)]  # EVT READY, then the two answers
+            assert [a.split()[0] for a in answers if not a.startswith(b"EVT")] == [b"OK", b"OK"], answers
+            time.sleep(0.3)
+            if how == "ctrl-c":
+                port.write(b"\x03")
+                port.read_until(b">>> ")
+        if how == "sigterm":
+            sim.process.send_signal(signal.SIGTERM)
+            sim.process.wait(15)
+    levels = _final_levels(trace)
+    assert all(levels[w] == 0 for w in _output_wires()), levels
+    pulses = measure(read_vcd(str(trace)), BOARD)
+    assert len(pulses) > 100
+    assert all(p.balanced and not p.problems for p in pulses)
