@@ -165,3 +165,11 @@ def test_ctrl_c_leaves_outputs_off_and_the_repl_then_ctrl_d_restarts(board_port)
         board.read_until("EVT READY", timeout=20)
     with connect(board_port) as board:
         assert board.status().state == "off"
+
+
+def test_connecting_refuses_a_half_command_left_by_an_earlier_client(board_port):
+    with connect(board_port) as first:
+        reset(first)
+        first.write_raw(b"ON")  # no line end: the board holds it
+    with connect(board_port) as second:
+        assert second.status().state == "off"

@@ -207,7 +207,8 @@ class PulseEngine:
             self._sent = False
 
     def pending(self):
-        return bool(self._steps) or self._next is not None or self._amp_next is not None
+        """True until the last update runs on both state machines (an asym restart included)."""
+        return self.state == RESTARTING or bool(self._steps) or self._next is not None or self._amp_next is not None
 
     def stop(self):
         """Stop without cutting a pulse: no new pulse starts; outputs go low at
@@ -231,7 +232,7 @@ class PulseEngine:
             self.shutdown()
 
     def shutdown(self):
-        """Everything off and low now (also the `finally` of main)."""
+        """Everything off and low now, even mid-pulse (halt() waits for the pulse)."""
         self._rate.active(0)
         self._pulse.active(0)
         self._dac_cathodic.duty_u16(0)

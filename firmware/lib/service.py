@@ -21,14 +21,19 @@ _POLL_MS = 1
 
 class Diagnostics:
     def __init__(self):
-        self.started = time.ticks_ms()
-        self.commands = 0
+        self._last = time.ticks_ms()
+        self.uptime_ms = 0  # summed per loop pass: ticks_ms itself wraps after days
+        self.commands = 0  # lines received, refused ones included
+
+    def tick(self, now):
+        self.uptime_ms += time.ticks_diff(now, self._last)
+        self._last = now
 
     def text(self):
         gc.collect()
         return "commands=%d uptime_ms=%d heap_live=%d heap_free=%d" % (
             self.commands,
-            time.ticks_diff(time.ticks_ms(), self.started),
+            self.uptime_ms,
             gc.mem_alloc(),
             gc.mem_free(),
         )
@@ -56,6 +61,7 @@ def serve(profile, engine, link=None):
     while True:
         data = link.read(_POLL_MS)
         now = time.ticks_ms()
+        diag.tick(now)
         if data:
             last_rx = now
             for kind, text in reader.feed(data):

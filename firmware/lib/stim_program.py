@@ -75,19 +75,20 @@ class Program:
 
     def validate(self, limits, contact_count):
         """Raise StimError unless every field is in range and the pulse fits."""
-        for name, key in (
-            ("amp_ua", "amplitude_ua"),
-            ("pw_us", "pulse_width_us"),
-            ("ipg_us", "interphase_us"),
-            ("rate_hz", "rate_hz"),
-            ("asym", "asymmetry"),
+        # (field, limits key, protocol name, unit): messages speak the protocol's terms
+        for name, key, label, unit in (
+            ("amp_ua", "amplitude_ua", "amp", "uA"),
+            ("pw_us", "pulse_width_us", "pw", "us"),
+            ("ipg_us", "interphase_us", "ipg", "us"),
+            ("rate_hz", "rate_hz", "rate", "Hz"),
+            ("asym", "asymmetry", "asym", ""),
         ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool):
-                raise StimError(E_VALUE, "%s must be an integer, got %r" % (name, value))
+                raise StimError(E_VALUE, "%s must be an integer, got %r" % (label, value))
             low, high = limits[key]
             if not low <= value <= high:
-                raise StimError(E_RANGE, "%s=%d outside %d..%d" % (name, value, low, high))
+                raise StimError(E_RANGE, "%s=%d%s outside %d..%d%s" % (label, value, unit, low, high, unit))
         _check_contacts(self.cathodes, self.anodes, contact_count)
         period_ns = (1000000000 + self.rate_hz // 2) // self.rate_hz
         busy_ns = 1000 * (self.pw_us * (1 + self.asym) + self.ipg_us + limits["min_rest_us"])

@@ -48,9 +48,9 @@ class Stimulator:
         """Apply {field: value} (Program fields and step_ua) all at once."""
         changes = dict(changes)
         step = changes.pop("step_ua", self.step_ua)
-        low, high = self.limits["amplitude_ua"]
+        high = self.limits["amplitude_ua"][1]
         if not 1 <= step <= high:
-            raise StimError(E_RANGE, "step=%duA outside 1..%d" % (step, high))
+            raise StimError(E_RANGE, "step=%duA outside 1..%duA" % (step, high))
         program = self.program.copy(**changes)
         program.validate(self.limits, self.contact_count)
         self._apply(program)
@@ -61,7 +61,7 @@ class Stimulator:
         low, high = self.limits["amplitude_ua"]
         amp = self.program.amp_ua + direction * self.step_ua
         if not low <= amp <= high:
-            raise StimError(E_RANGE, "amp=%duA outside %d..%d" % (amp, low, high))
+            raise StimError(E_RANGE, "amp=%duA outside %d..%duA" % (amp, low, high))
         self._apply(self.program.copy(amp_ua=amp))
 
     def start(self):

@@ -9,7 +9,7 @@ import sys
 from picostim import __version__
 from picostim.programmer import ProgrammerError
 
-HOST_CODES = ("PORT", "TIMEOUT", "PROTOCOL")  # exit 2; a refusal by the board exits 1
+HOST_CODES = ("PORT", "NO_ANSWER", "PROTOCOL")  # exit 2; a refusal by the board exits 1
 
 
 def _aliases(items):

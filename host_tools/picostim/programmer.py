@@ -8,7 +8,7 @@
         print(board.status().amp_ua)
 
 Every device refusal raises ProgrammerError with the firmware's stable code
-(e.g. RANGE); host-side failures use the codes PORT, TIMEOUT and PROTOCOL.
+(e.g. RANGE); host-side failures use the codes PORT, NO_ANSWER and PROTOCOL.
 """
 
 from __future__ import annotations
@@ -157,9 +157,11 @@ class Programmer:
 
     def _handshake(self) -> Hello:
         """Drop stale bytes, end any partial line the board holds, then HELLO.
+        The partial line is ended with a CAN byte (0x18), which makes the whole
+        line an ENCODING error: a stale half-command is refused, never run.
         Everything before HELLO's own answer is stale and ignored."""
         self._serial.reset_input_buffer()
-        self._write("\nHELLO")
+        self.write_raw(b"\x18\nHELLO\n")
         deadline = time.monotonic() + self.timeout
         seen = []
         while time.monotonic() < deadline:
@@ -180,7 +182,7 @@ class Programmer:
                 return hello
             seen.append(line)
         hint = " (a MicroPython REPL answered: is the firmware running?)" if any(">>>" in s for s in seen) else ""
-        raise ProgrammerError("TIMEOUT", f"no picostim HELLO answer from {self.port} in {self.timeout}s{hint}")
+        raise ProgrammerError("NO_ANSWER", f"no picostim HELLO answer from {self.port} in {self.timeout}s{hint}")
 
     def _write(self, line: str) -> None:
         try:
@@ -225,7 +227,7 @@ class Programmer:
                 self.events.append(answer[4:])
             elif answer == "OK" or answer.startswith(("OK ", "ERR ")):
                 return answer
-        raise ProgrammerError("TIMEOUT", f"no answer to {what} from {self.port} in {self.timeout}s")
+        raise ProgrammerError("NO_ANSWER", f"no answer to {what} from {self.port} in {self.timeout}s")
 
     def read_until(self, marker: str, timeout: float | None = None) -> str:
         """Raw text up to and including `marker` (e.g. the REPL prompt)."""
@@ -233,7 +235,7 @@ class Programmer:
         text = ""
         while marker not in text:
             if time.monotonic() > deadline:
-                raise ProgrammerError("TIMEOUT", f"no {marker!r} from {self.port}; got {text[-200:]!r}")
+                raise ProgrammerError("NO_ANSWER", f"no {marker!r} from {self.port}; got {text[-200:]!r}")
             text += self._serial.read(self._serial.in_waiting or 1).decode("ascii", "replace")
         return text
 
@@ -288,7 +290,7 @@ class Programmer:
             if not status.pending and status.state in ("on", "off"):
                 return status
             if time.monotonic() > deadline:
-                raise ProgrammerError("TIMEOUT", f"board did not settle: {status}")
+                raise ProgrammerError("NO_ANSWER", f"board did not settle: {status}")
             time.sleep(0.01)
 
 
