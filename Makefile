@@ -40,7 +40,7 @@ bench: setup
 	$(BIN)/python bench/protocol_bench.py
 
 deploy: setup
-	$(BIN)/picostim deploy --board $(BOARD) $(if $(PORT),--port $(PORT))
+	$(BIN)/picostim deploy --board $(BOARD) $(if $(PORT),--port $(PORT)) $(if $(KEY),--key $(KEY))
 
 repl: setup
 	$(BIN)/mpremote $(if $(PORT),connect $(PORT)) repl

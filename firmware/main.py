@@ -10,13 +10,13 @@ import board  # noqa: E402
 from pulse_engine import PulseEngine  # noqa: E402
 
 
-def run(profile_path="/board.json"):
-    profile = board.load(profile_path)
+def run(root="/"):
+    profile = board.load(root + "board.json")
     engine = PulseEngine(profile)  # outputs low before anything else runs
     try:
         import service
 
-        service.serve(profile, engine)
+        service.serve(profile, engine, key_path=root + "device.key")
     finally:
         engine.halt()  # the pulse in progress completes; then every output low
 

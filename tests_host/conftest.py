@@ -10,6 +10,7 @@ def pytest_addoption(parser):
         default=None,
         help="run the serial suites against a real board on this port (device path or pyserial URL)",
     )
+    parser.addoption("--key", default=None, help="the real board's device key file (clinician tests)")
 
 
 @pytest.fixture
@@ -22,6 +23,14 @@ def session():
 @pytest.fixture(scope="session")
 def real_port(request):
     return request.config.getoption("--port")
+
+
+@pytest.fixture(scope="session")
+def device_key(request):
+    """The board's key: --key FILE for a real board, else the development key."""
+    from picostim.auth import load_key
+
+    return load_key(request.config.getoption("--key"))
 
 
 @pytest.fixture(scope="session")

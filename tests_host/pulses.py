@@ -36,3 +36,22 @@ def assert_matches(pulse, timing, program):
     assert sorted(pulse.cathodes) == sorted(program.cathodes)
     assert sorted(pulse.anodes) == sorted(program.anodes)
     assert pulse.balanced is True
+
+
+def gaps(found):
+    """Start-to-start intervals between consecutive measured pulses, in cycles."""
+    return [b.start_ns - a.start_ns for a, b in zip(found, found[1:], strict=False)]
+
+
+def shape(pulse):
+    return (pulse.cathodic_ns, pulse.interphase_ns, pulse.anodic_ns)
+
+
+def timing_shape(timing):
+    return (timing.cathodic, timing.interphase, timing.anodic)
+
+
+def burst_gaps(timing, count):
+    """The `count` gaps a burst train makes from its first pulse: intra x (n-1), tail, ..."""
+    pattern = timing.intervals()
+    return [pattern[i % len(pattern)] for i in range(count)]

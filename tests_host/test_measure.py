@@ -3,8 +3,13 @@ by a logic analyzer (other channel names, another timescale)."""
 
 import json
 
+import pytest
+from picostim.boards import load_board
 from picostim.chip.session import EngineSession
 from picostim.cli import main
+from picostim.measure import dac_levels_ua
+
+BOARD = load_board("pico")
 
 
 def _trace(tmp_path, **fields):
@@ -25,8 +30,11 @@ def test_measure_json_matches_the_program(tmp_path, capsys):
         assert (pulse["cathodic_ns"], pulse["interphase_ns"], pulse["anodic_ns"]) == (210_000, 20_000, 420_000)
         assert pulse["cathodes"] == [0] and pulse["anodes"] == [1]
         assert pulse["balanced"] is True
-        assert abs(pulse["cathodic_ua"] - 3000) < 0.5
-        assert abs(pulse["anodic_ua"] - 1500) < 0.5
+        # the DAC's real levels: whole PWM counts of 25500 uA / 625 = 40.8 uA
+        # (74 counts = 3019.2 uA, and 37 counts for the anodic phase at asym 2)
+        assert abs(pulse["cathodic_ua"] - 74 * 40.8) < 0.5
+        assert abs(pulse["anodic_ua"] - 37 * 40.8) < 0.5
+        assert dac_levels_ua(BOARD, 3000, 2) == pytest.approx((74 * 40.8, 37 * 40.8))
     assert {p["period_ns"] for p in report["pulses"][:-1]} == {1_000_000}
 
 

@@ -10,11 +10,14 @@ import rp2
 PIOASM = {
     "rate_pio": """
 .wrap_target
+next:
     pull noblock
     mov x, osr
-    mov y, x
+    out y, 31
 count:
     jmp y-- count
+    out y, 1
+    jmp y-- next
     irq 0 rel
 .wrap
 """,
@@ -47,6 +50,11 @@ anodic:
 gap:
     jmp y-- gap side 1
 .wrap
+""",
+    "dac_sync_pio": """
+    wait 1 pin 0
+    wait 0 pin 0
+    push noblock
 """,
 }
 

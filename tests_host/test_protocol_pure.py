@@ -1,28 +1,33 @@
-"""The serial protocol's pure modules (line_reader, protocol, stimulator,
-commands): the check script under MicroPython with a Pico-sized heap and under
-CPython, then property tests under CPython."""
+"""The serial protocol's pure modules (line_reader, protocol, commands over
+therapy, stimulator and auth): the check script under MicroPython with a
+Pico-sized heap and under CPython, then property tests under CPython."""
 
+import hashlib
 import json
 import shutil
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import protocol
 import pytest
+import safety
+from auth import DEV_KEY, Auth, hmac_sha256
 from commands import Commands
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from line_reader import E_EMPTY, E_ENCODING, E_LONG, LINE, LineReader
 from stim_program import StimError
 from stimulator import Stimulator
+from therapy import Therapy
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "tests_host" / "mpy" / "check_protocol.py"
 LIB = ROOT / "firmware" / "lib"
 HEAP = "180K"  # about what a Pico leaves for Python after MicroPython itself
 BOARD = json.loads((ROOT / "boards" / "pico.json").read_text())
-MIN_CHECKS = 60
+MIN_CHECKS = 500
 
 
 def _tool(name):
@@ -56,14 +61,23 @@ def test_protocol_checks_under_cpython():
 QUANTITY_KEYS = sorted(key for key, (_, units, _) in protocol.SETTINGS.items() if units)
 
 
-def _decimal(value, scale, trim):
-    """value (base units) written in a unit `scale` times the base, exactly."""
-    whole, frac = divmod(value, scale)
-    places = len(str(scale)) - 1
-    digits = str(frac).rjust(places, "0") if places else ""
-    if trim:
-        digits = digits.rstrip("0")
-    return str(whole) + ("." + digits if digits else "")
+def _decimal(value, scale, zeros):
+    """value (base units) written exactly in a unit `scale` times the base,
+    with `zeros` trailing zeros; None when no finite decimal is exact (1 ms in min)."""
+    if value * 10**12 % scale:
+        return None
+    text = format((Decimal(value) / scale).normalize(), "f")
+    if zeros:
+        text += ("" if "." in text else ".") + "0" * zeros
+    return text
+
+
+def _finer(value, scale):
+    """A decimal in the unit `scale` that is not a whole number of base units."""
+    k = 1
+    while scale % 10**k == 0:
+        k += 1
+    return format(Decimal(value) / scale + Decimal(10) ** -k, "f")
 
 
 def _spellings(name):
@@ -72,12 +86,17 @@ def _spellings(name):
     )
 
 
+quantities = st.integers(0, 10**9) | st.integers(0, 10**5).map(lambda k: k * 3000)  # some exact in min
+
+
 @settings(max_examples=300, deadline=None)
-@given(key=st.sampled_from(QUANTITY_KEYS), value=st.integers(0, 10**9), trim=st.booleans(), data=st.data())
-def test_parse_quantity_round_trip(key, value, trim, data):
+@given(key=st.sampled_from(QUANTITY_KEYS), value=quantities, zeros=st.integers(0, 2), data=st.data())
+def test_parse_quantity_round_trip(key, value, zeros, data):
     units = protocol.SETTINGS[key][1]
     for name, scale in units:
-        number = _decimal(value, scale, trim)
+        number = _decimal(value, scale, zeros)
+        if number is None:
+            continue
         text = number + data.draw(_spellings(name))
         digits = len(number.replace(".", ""))
         if digits > 9:
@@ -86,29 +105,31 @@ def test_parse_quantity_round_trip(key, value, trim, data):
             assert caught.value.code == protocol.E_VALUE
             continue
         assert protocol.parse_quantity(key, text, units) == value, text
-        if digits < 9:  # one more decimal place than the base unit resolves
-            finer = number + ("" if "." in number else ".") + "0" * (len(str(scale)) - 1) + "5" + name
-            with pytest.raises(StimError) as caught:
-                protocol.parse_quantity(key, finer, units)
-            assert caught.value.code == protocol.E_VALUE, finer
+        finer = _finer(value, scale) + name  # finer than the base unit resolves (or too many digits)
+        with pytest.raises(StimError) as caught:
+            protocol.parse_quantity(key, finer, units)
+        assert caught.value.code == protocol.E_VALUE, finer
 
 
 contacts = st.lists(st.integers(0, 999), min_size=1, max_size=4).map(tuple)
-SETTING_VALUES = {
-    "amp_ua": st.integers(0, 10**9 - 1),
-    "pw_us": st.integers(0, 10**9 - 1),
-    "ipg_us": st.integers(0, 10**9 - 1),
-    "rate_hz": st.integers(0, 10**9 - 1),
-    "asym": st.integers(0, 10**9 - 1),
-    "step_ua": st.integers(0, 10**9 - 1),
-    "cathodes": contacts,
-    "anodes": contacts,
-}
+names = st.lists(st.sampled_from(["amp", "pw", "rate", "cathodes", "anodes"]), unique=True, max_size=5).map(tuple)
 
 
-@given(st.fixed_dictionaries({}, optional=SETTING_VALUES).filter(bool))
-def test_format_settings_parses_back(values):
-    name, args = protocol.split("SET " + protocol.format_settings(values))
+def _value_strategy(key):
+    """Any value parse_settings can give for `key` (ranges are not its business)."""
+    if key in ("cathodes", "anodes"):
+        return contacts
+    if key == "patient":
+        return names
+    return st.integers(0, 10**9 - 1)  # digits: at most 9
+
+
+@pytest.mark.parametrize("keys", [protocol.STATUS_KEYS, protocol.LIMIT_KEYS], ids=["STATUS", "LIMITS"])
+@given(data=st.data())
+def test_format_settings_parses_back(keys, data):
+    strategies = {protocol.SETTINGS[key][0]: _value_strategy(key) for key in keys}
+    values = data.draw(st.fixed_dictionaries({}, optional=strategies).filter(bool))
+    name, args = protocol.split("SET " + protocol.format_settings(values, keys))
     assert name == "SET"
     assert protocol.parse_settings(args) == values
 
@@ -165,87 +186,206 @@ def test_line_reader_bounded_and_one_result_per_line_end(max_len, stream, data):
 
 
 class FakeEngine:
-    def __init__(self):
+    """Models pulse_engine.PulseEngine's states (idle, running, stopping,
+    restarting) and pending(); refuses calls the real engine refuses."""
+
+    def __init__(self, stop_polls=2):
         self.state = "idle"
         self.calls = []
+        self.stop_polls = stop_polls
+        self._left = 0
+        self._queued = 0
+        self._asym = None
 
     def start(self, timing, program):
+        if self.state != "idle":
+            raise RuntimeError("engine is " + self.state)
         self.calls.append(("start", timing, program))
         self.state = "running"
+        self._asym = program.asym
+        self._queued = 0
 
     def update(self, timing, program):
-        assert self.state == "running"
+        if self.state not in ("running", "restarting"):
+            raise RuntimeError("engine is " + self.state)
         self.calls.append(("update", timing, program))
+        if program.asym != self._asym:
+            self.state = "restarting"
+            self._asym = program.asym
+        self._queued = 1
 
     def stop(self):
         self.calls.append(("stop",))
-        if self.state == "running":
+        if self.state != "idle":
             self.state = "stopping"
+            self._left = self.stop_polls
+            if self._left <= 0:
+                self.state = "idle"
+        return self.state == "idle"
 
     def poll(self):
         if self.state == "stopping":
-            self.state = "idle"
+            self._left -= 1
+            if self._left <= 0:
+                self.state = "idle"
+                self._queued = 0
+        elif self.state == "restarting":
+            self.state = "running"
+            self._queued = 0
+        elif self._queued:
+            self._queued -= 1
+        return self.state == "idle" or not self.pending()
 
     def pending(self):
-        return False
+        return self.state == "restarting" or self._queued > 0
 
 
-CODES = {"UNKNOWN", "SYNTAX", "KEY", "UNIT", "VALUE", "RANGE", "FIT", "CONTACTS", "EMPTY"}
+def _random_bytes():
+    counter = iter(range(10**9))
+    return lambda n: hashlib.sha256(b"nonce %d" % next(counter)).digest()[:n]
+
+
+def build(diag=None):
+    """engine, commands wired like service.build (deterministic nonces)."""
+    therapy = Therapy(BOARD, lambda program: safety.check(program, BOARD["safety"]))
+    engine = FakeEngine()
+    stim = Stimulator(BOARD, engine, therapy)
+    auth = Auth(DEV_KEY, _random_bytes())
+    return engine, Commands(therapy, stim, auth, "picostim test", diag, describe_safety=safety.describe)
+
+
+def login(commands, now):
+    answer = commands.answer("LOGIN", now)
+    nonce = answer.split("nonce=")[1]
+    mac = hmac_sha256(DEV_KEY, bytes.fromhex(nonce)).hex()
+    assert commands.answer("AUTH " + mac, now) == "OK role=clinician"
+
+
+def snapshot(commands, now):
+    return [commands.answer(line, now) for line in ("STATUS", "LIMITS", "PROGRAMS", "GROUPS")]
+
+
+CODES = {"UNKNOWN", "SYNTAX", "KEY", "UNIT", "VALUE", "RANGE", "FIT", "CONTACTS", "EMPTY", "LIMIT"}
+CODES |= {"LOCKED", "PATIENT_RANGE", "ROLE", "NOT_FOUND", "AUTH", "LOCKOUT"}
 printable = st.text(st.characters(min_codepoint=32, max_codepoint=126) | st.just("\t"), max_size=60)
-UNIT_NAMES = {None: [""], "amp": ["uA", "mA"], "pw": ["us", "ms"], "rate": ["Hz", "kHz"]}
-UNIT_NAMES["step"], UNIT_NAMES["ipg"] = UNIT_NAMES["amp"], UNIT_NAMES["pw"]
+UNIT_NAMES = {"ua": "uA", "ma": "mA", "us": "us", "ms": "ms", "hz": "Hz", "khz": "kHz", "s": "s", "min": "min"}
 
 
 @st.composite
 def setting(draw):
-    """key=value, mostly well formed, often out of range or not fitting."""
-    key = draw(st.sampled_from(list(protocol.SETTINGS) + ["x"]))
+    """key=value, mostly well formed, often out of range, not fitting or past a limit."""
+    key = draw(st.sampled_from(sorted(protocol.SETTINGS) + ["x"]))
     if key in ("cathodes", "anodes"):
         value = ",".join(str(c) for c in draw(st.lists(st.integers(0, 9), min_size=1, max_size=3)))
+    elif key == "patient":
+        value = draw(st.sampled_from(["none", "amp", "amp,pw", "amp,pw,rate", "pw,rate,cathodes", "volts", "amp,amp"]))
+    elif key == "name":
+        value = draw(st.sampled_from(["walk", "Sleep_2", "a.b", "x" * 13]))
     elif draw(st.integers(0, 4)) == 0:
         value = draw(st.sampled_from(["", "1,", "-1", ".5", "2.0005", "1234567890"]))
     else:
         value = str(draw(st.integers(0, 30000))) if draw(st.booleans()) else str(draw(st.decimals(0, 30, places=3)))
-    units = UNIT_NAMES.get(key, UNIT_NAMES[None])
-    unit = draw(st.sampled_from(units + ["V"] if draw(st.integers(0, 9)) == 0 else units))
+    units = protocol.SETTINGS[key][1] if key in protocol.SETTINGS else None
+    names = [UNIT_NAMES[name] for name, _ in units] if units else [""]
+    unit = draw(st.sampled_from(names + ["V"] if draw(st.integers(0, 9)) == 0 else names))
     return key + "=" + value + unit
 
 
-argument = st.one_of(setting(), st.sampled_from(["UP", "down", "now"]), printable)
+PLAUSIBLE = {  # base-unit ranges a programmer would send
+    "amp": (0, 25500),
+    "pw": (10, 1000),
+    "ipg": (0, 1000),
+    "rate": (2, 1200),
+    "asym": (1, 8),
+    "step": (1, 2000),
+    "ramp": (0, 3000),
+    "cycle_on": (0, 3000),
+    "cycle_off": (0, 3000),
+    "train": (0, 5000),
+    "amp_min": (0, 25500),
+    "amp_max": (0, 25500),
+    "pw_min": (10, 1000),
+    "pw_max": (10, 1000),
+    "rate_min": (2, 1200),
+    "rate_max": (2, 1200),
+}
+
+
+@st.composite
+def good_setting(draw):
+    """key=value in the protocol's form, values in a plausible range."""
+    key = draw(st.sampled_from(sorted(protocol.SETTINGS)))
+    if key in ("cathodes", "anodes"):
+        value = ",".join(str(c) for c in draw(st.lists(st.integers(0, 7), min_size=1, max_size=2, unique=True)))
+    elif key == "patient":
+        value = draw(st.sampled_from(["none", "amp", "amp,pw", "amp,pw,rate", "pw,rate,cathodes"]))
+    elif key == "name":
+        value = draw(st.sampled_from(["walk", "Sleep_2"]))
+    elif key in PLAUSIBLE:
+        low, high = PLAUSIBLE[key]
+        value = str(draw(st.integers(low, high)))
+    else:  # a key added since: its base unit, any small number
+        value = str(draw(st.integers(0, 100)))
+    units = protocol.SETTINGS[key][1]
+    return key + "=" + value + (UNIT_NAMES[units[0][0]] if units else "")
+
+
+good_line = st.one_of(
+    st.lists(good_setting(), min_size=1, max_size=3).map(lambda args: "SET " + " ".join(args)),
+    st.sampled_from(
+        ["ON", "OFF", "STOP", "AMP UP", "AMP DOWN", "RESTORE", "PROGRAM 1", "PROGRAM 2", "PROGRAM 9"]
+        + ["GROUP g 2", "GROUP g", "GROUP h", "LOGOUT", "HELLO", "LIMITS", "STATUS"]
+    ),
+)
+argument = st.one_of(setting(), st.sampled_from(["UP", "down", "now", "1", "2", "9", "walk"]), printable)
 command_like = st.builds(
     "{} {}".format,
-    st.sampled_from(["HELLO", "STATUS", "SET", "set", "ON", "OFF", "STOP", "AMP", "amp", "DIAG", "SETT"]),
+    st.sampled_from(
+        "HELLO STATUS SET set ON OFF STOP AMP amp PROGRAM PROGRAMS GROUP GROUPS RESTORE LIMITS "
+        "LOGIN AUTH LOGOUT DIAG SETT".split()
+    ),
     st.lists(argument, max_size=4).map(" ".join),
 )
 set_line = st.lists(setting(), min_size=1, max_size=3).map(lambda args: "SET " + " ".join(args))
-lines = st.one_of(printable, command_like, set_line, set_line)
+lines = st.one_of(
+    printable, command_like, set_line, good_line, good_line, good_line, st.just("<login>"), st.just("<wait>")
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(lines, min_size=1, max_size=12))
+@given(st.lists(lines, min_size=1, max_size=16))
 def test_answer_is_ok_or_err_and_a_refusal_changes_nothing(script):
-    engine = FakeEngine()
-    commands = Commands(Stimulator(BOARD, engine), "picostim test", lambda: "commands=0")
+    engine, commands = build(lambda: "commands=0")
+    now = 0
     for line in script:
-        before, calls = commands.status(), list(engine.calls)
-        answer = commands.answer(line)
+        now += 7
+        if line == "<login>":
+            login(commands, now)
+            continue
+        if line == "<wait>":  # ramps, cycles and trains move on
+            for _ in range(40):
+                now += 25
+                commands.stim.poll(now)
+            continue
+        before, calls = snapshot(commands, now), list(engine.calls)
+        answer = commands.answer(line, now)
         assert isinstance(answer, str)
         assert "\n" not in answer and "\r" not in answer
         assert answer == "OK" or answer.startswith("OK ") or answer.startswith("ERR "), answer
+        event(answer.split(" ", 2)[1] if answer.startswith("ERR ") else "OK " + line.split(" ")[0].upper())
         if answer.startswith("ERR "):
             assert answer.split(" ", 2)[1] in CODES, answer
-            assert commands.status() == before, line
+            assert snapshot(commands, now) == before, line
             assert engine.calls == calls, line
 
 
 @given(st.text())
 def test_answer_never_raises_on_any_unicode_line(line):
-    engine = FakeEngine()
-    answer = Commands(Stimulator(BOARD, engine), "picostim test").answer(line)
+    answer = build()[1].answer(line)
     assert answer == "OK" or answer.startswith("OK ") or answer.startswith("ERR "), answer
 
 
 @pytest.mark.parametrize("line", ["", "   ", "\t", "\u3000"])
 def test_answer_on_a_blank_line(line):
-    answer = Commands(Stimulator(BOARD, FakeEngine()), "picostim test").answer(line)
+    answer = build()[1].answer(line)
     assert answer.startswith("ERR EMPTY ")

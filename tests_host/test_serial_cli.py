@@ -10,6 +10,16 @@ pytestmark = pytest.mark.serial
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def _device_key_file(request, monkeypatch):
+    """A real board's key (pytest --key FILE) reaches the CLI as $PICOSTIM_KEY."""
+    key = request.config.getoption("--key")
+    if key:
+        monkeypatch.setenv("PICOSTIM_KEY", key)
+    else:
+        monkeypatch.delenv("PICOSTIM_KEY", raising=False)
+
+
 def cli(*args):
     return subprocess.run(
         [sys.executable, "-m", "picostim.cli", *args], capture_output=True, text=True, timeout=60, cwd=ROOT
@@ -18,7 +28,10 @@ def cli(*args):
 
 def test_status_set_on_off_through_the_cli(board_port):
     assert cli("stop", "--port", board_port).returncode == 0
-    result = cli("set", "amp=1.5mA", "pw=120us", "rate=80Hz", "cathodes=1,2", "anodes=6", "--port", board_port)
+    result = cli("set", "pw=120us", "--port", board_port)
+    assert result.returncode == 1 and "LOCKED" in result.stderr  # the patient may not
+    args = ("amp=1.5mA", "pw=120us", "rate=80Hz", "cathodes=1,2", "anodes=6", "ramp=0ms", "amp_max=20mA")
+    result = cli("set", *args, "--clinician", "--port", board_port)
     assert result.returncode == 0, result.stderr
     assert "amp=1500uA" in result.stdout and "cathodes=1,2" in result.stdout
     assert "state=on" in cli("on", "--port", board_port).stdout
@@ -26,6 +39,16 @@ def test_status_set_on_off_through_the_cli(board_port):
     result = cli("status", "--port", board_port)
     assert result.returncode == 0 and "state=on" in result.stdout and "rate=80Hz" in result.stdout
     assert cli("off", "--port", board_port).returncode == 0
+
+
+def test_login_reports_the_clinician_role_and_a_wrong_key_fails(board_port, tmp_path):
+    result = cli("login", "--port", board_port)
+    assert result.returncode == 0 and result.stdout.startswith("role=clinician"), result.stderr
+    wrong = tmp_path / "wrong.key"
+    wrong.write_text("00" * 32 + "\n")
+    result = cli("login", "--key", str(wrong), "--port", board_port)
+    assert result.returncode == 1 and "AUTH" in result.stderr
+    assert cli("login", "--port", board_port).returncode == 0  # one failure is not a lockout
 
 
 def test_a_refusal_exits_1_with_its_code(board_port):

@@ -1,4 +1,4 @@
-"""Protocol v1 over pyserial: against the virtual board, or a real one with
+"""Protocol v2 over pyserial: against the virtual board, or a real one with
 `pytest --port /dev/ttyACM0`."""
 
 import time
@@ -14,9 +14,9 @@ LINE_MAX = BOARD["serial"]["line_max"]
 
 
 @pytest.fixture
-def board(board_port):
+def board(board_port, device_key):
     with connect(board_port) as b:
-        reset(b)
+        reset(b, device_key)
         yield b
         b.stop()
 
@@ -24,7 +24,7 @@ def board(board_port):
 def test_hello_reports_versions_and_board(board):
     answer = board.send("HELLO")
     assert answer.startswith("OK picostim fw=")
-    assert board.hello.protocol == 1
+    assert board.hello.protocol == 2
     assert board.hello.board == BOARD["name"]
     assert board.hello.contacts == BOARD["contacts"]["count"]
 
@@ -64,6 +64,7 @@ def test_amp_steps_up_and_down_within_limits(board):
     assert board.amp_up().amp_ua == 1250
     assert board.amp_down().amp_ua == 1000
     top = BOARD["limits"]["amplitude_ua"][1]
+    board.set(pw_us=10)  # so that the top amplitude passes the charge limits
     board.set(amp_ua=top - 100, step_ua=100)
     assert board.amp_up().amp_ua == top
     with pytest.raises(ProgrammerError) as err:
@@ -155,9 +156,9 @@ def test_missing_port_is_a_clear_error(tmp_path):
     assert err.value.code == "PORT" and "no such port" in err.value.message
 
 
-def test_ctrl_c_leaves_outputs_off_and_the_repl_then_ctrl_d_restarts(board_port):
+def test_ctrl_c_leaves_outputs_off_and_the_repl_then_ctrl_d_restarts(board_port, device_key):
     with connect(board_port) as board:
-        reset(board)
+        reset(board, device_key)
         board.on()
         board.write_raw(b"\x03")
         board.read_until(">>> ")
@@ -167,9 +168,9 @@ def test_ctrl_c_leaves_outputs_off_and_the_repl_then_ctrl_d_restarts(board_port)
         assert board.status().state == "off"
 
 
-def test_connecting_refuses_a_half_command_left_by_an_earlier_client(board_port):
+def test_connecting_refuses_a_half_command_left_by_an_earlier_client(board_port, device_key):
     with connect(board_port) as first:
-        reset(first)
+        reset(first, device_key)
         first.write_raw(b"ON")  # no line end: the board holds it
     with connect(board_port) as second:
         assert second.status().state == "off"

@@ -10,7 +10,7 @@ Values are exact integers (no floats: the RP2040 port has single precision).
 
 from stim_program import StimError
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 
 E_UNKNOWN = "UNKNOWN"  # unknown command
 E_SYNTAX = "SYNTAX"  # arguments not in the command's form
@@ -22,7 +22,9 @@ E_EMPTY = "EMPTY"  # nothing but blanks (also line_reader.E_EMPTY)
 # unit (lower case) -> multiplier to the base unit; the first entry is the base
 _CURRENT = (("ua", 1), ("ma", 1000))
 _TIME = (("us", 1), ("ms", 1000))
+TIME_UNITS = _TIME
 _RATE = (("hz", 1), ("khz", 1000))
+_DURATION = (("ms", 1), ("s", 1000), ("min", 60000))
 _MAX_DIGITS = 9
 
 # protocol key -> (Program field or local setting, unit table or None, base unit name)
@@ -34,10 +36,41 @@ SETTINGS = {
     "asym": ("asym", None, ""),
     "cathodes": ("cathodes", None, ""),
     "anodes": ("anodes", None, ""),
+    "burst": ("burst_count", None, ""),
+    "burst_rate": ("burst_rate_hz", _RATE, "Hz"),
     "step": ("step_ua", _CURRENT, "uA"),
+    "ramp": ("ramp_ms", _DURATION, "ms"),
+    "cycle_on": ("cycle_on_ms", _DURATION, "ms"),
+    "cycle_off": ("cycle_off_ms", _DURATION, "ms"),
+    "train": ("train_ms", _DURATION, "ms"),
+    "amp_min": ("amp_ua_min", _CURRENT, "uA"),
+    "amp_max": ("amp_ua_max", _CURRENT, "uA"),
+    "pw_min": ("pw_us_min", _TIME, "us"),
+    "pw_max": ("pw_us_max", _TIME, "us"),
+    "rate_min": ("rate_hz_min", _RATE, "Hz"),
+    "rate_max": ("rate_hz_max", _RATE, "Hz"),
+    "patient": ("patient_keys", None, ""),
+    "name": ("name", None, ""),
 }
-# Order of the setting fields in STATUS answers.
-STATUS_KEYS = ("amp", "pw", "ipg", "rate", "asym", "cathodes", "anodes", "step")
+# Order of the setting fields in STATUS and LIMITS answers.
+STATUS_KEYS = (
+    "amp",
+    "pw",
+    "ipg",
+    "rate",
+    "asym",
+    "cathodes",
+    "anodes",
+    "burst",
+    "burst_rate",
+    "step",
+    "ramp",
+    "cycle_on",
+    "cycle_off",
+    "train",
+)
+LIMIT_KEYS = ("amp_min", "amp_max", "pw_min", "pw_max", "rate_min", "rate_max", "patient")
+_NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
 
 
 def split(line):
@@ -69,12 +102,18 @@ def parse_settings(args):
             raise StimError(E_SYNTAX, "expected key=value, got %r" % arg)
         key = key.lower()
         if key not in SETTINGS:
-            raise StimError(E_KEY, "unknown setting %r (known: %s)" % (key, " ".join(STATUS_KEYS)))
+            raise StimError(
+                E_KEY, "unknown setting %r (known: %s)" % (key, " ".join(STATUS_KEYS + LIMIT_KEYS + ("name",)))
+            )
         field, units, _ = SETTINGS[key]
         if field in out:
             raise StimError(E_SYNTAX, "%s given twice" % key)
         if key in ("cathodes", "anodes"):
             out[field] = parse_contacts(key, text)
+        elif key == "patient":
+            out[field] = parse_names(key, text)
+        elif key == "name":
+            out[field] = parse_name(key, text)
         elif units is None:
             out[field] = parse_decimal(key, text, 0)
         else:
@@ -90,6 +129,31 @@ def parse_contacts(key, text):
             raise StimError(E_VALUE, "%s: %r is not a list of contact numbers like 1,2" % (key, text))
         contacts.append(int(part))
     return tuple(contacts)
+
+
+def parse_names(key, text):
+    """'amp,pw' -> ('amp', 'pw'); 'none' -> ()."""
+    if text.lower() == "none":
+        return ()
+    names = []
+    for part in text.lower().split(","):
+        if not part or part in names:
+            raise StimError(E_VALUE, "%s: %r is not a list of setting names like amp,pw" % (key, text))
+        names.append(part)
+    return tuple(names)
+
+
+def parse_name(key, text):
+    if len(text) > 12 or not text or not all_in(text, _NAME_CHARS):
+        raise StimError(E_VALUE, "%s: up to 12 letters, digits, _ or -" % key)
+    return text
+
+
+def all_in(text, chars):
+    for ch in text:
+        if ch not in chars:
+            return False
+    return True
 
 
 def parse_quantity(key, text, units):
@@ -122,14 +186,16 @@ def parse_decimal(key, number, scale):
     return value // divisor
 
 
-def format_settings(values):
+def format_settings(values, keys=STATUS_KEYS):
     """'amp=2500uA pw=210us ...' from {field: value}, in STATUS order."""
     parts = []
-    for key in STATUS_KEYS:
+    for key in keys:
         field, _, unit = SETTINGS[key]
         if field in values:
             value = values[field]
-            if isinstance(value, tuple):
+            if key == "patient":
+                text = ",".join(value) if value else "none"
+            elif isinstance(value, tuple):
                 text = ",".join([str(c) for c in value])
             else:
                 text = str(value) + unit
@@ -142,7 +208,7 @@ def _base(key):
 
 
 def _unit_names(units):
-    names = {"ua": "uA", "ma": "mA", "us": "us", "ms": "ms", "hz": "Hz", "khz": "kHz"}
+    names = {"ua": "uA", "ma": "mA", "us": "us", "ms": "ms", "hz": "Hz", "khz": "kHz", "s": "s", "min": "min"}
     return "/".join([names[name] for name, _ in units])
 
 

@@ -1,26 +1,49 @@
-"""Pulse engine: one stimulation channel on two PIO state machines.
+"""Pulse engine: one stimulation channel on three PIO state machines.
 
 Hardware adapter: the only module of the pulse path that touches `rp2` and
 `machine`. Usage:
 
     engine = PulseEngine(board)          # outputs low
-    engine.start(timing, program)        # program: for the amplitude DACs
-    engine.update(timing, program)       # applied at pulse boundaries
+    engine.start(timing, program)        # tonic or burst; program: for the amplitude DACs
+    engine.update(timing, program)       # applied at pulse boundaries (tonic <-> burst too)
+    engine.start_train(timing, program, intervals_cycles, loop=True)  # custom train
     engine.poll()                        # call from the service loop
     engine.stop()                        # never cuts a pulse short
     engine.halt()                        # stop, wait out the pulse, all low
     engine.shutdown()                    # everything off and low, now
 
-Timing changes go to two state machines (rate and pulse) that each take
-their words at their own boundary. The engine orders the two writes so that
-the pulse in between always fits its period: if the new pulse fits the old
-period the pulse SM goes first, otherwise the rate SM does.
+Where the rate SM's words come from (`engine.source`):
 
-Amplitude (the two DAC levels) only changes between pulses, both levels in
-the same gap, so every pulse has matching cathodic and anodic charge. A
-change of `asym` changes the width ratio and the level ratio together, which
-no single boundary can do: the engine lets the current pulse finish, pauses
-the train, and restarts it with the new setting (one period is longer).
+* DIRECT: tonic. The rate SM repeats the one period word it holds (no DMA).
+* STREAM: bursts (and tonic after a burst). A DMA channel feeds the rate SM
+  a ring of words that lasts one burst period (see pulse_pio); when the data
+  channel finishes a pass it chains to a second channel, which re-arms it
+  from the ring address held in one RAM word. A new setting goes into the
+  other ring and then into that word: one store, taken at the next ring
+  boundary, i.e. between two bursts. Once the data channel reads the new
+  ring, every pulse of the old one has started (pulse_pio: RING_TRAIL).
+* TRAIN: a custom train, the same two channels over the train's words; a
+  one-shot train ends with a silent word that no pulse follows.
+
+Timing changes go to the rate side (a word, or a ring) and the pulse SM,
+which each take them at their own boundary. The engine orders the two so
+that every pulse fits the interval after it: if the new pulse fits the
+shortest old interval the pulse SM goes first, otherwise the rate side does
+(and then the old pulse fits every new interval, as both settings are valid).
+
+Amplitude: the two DAC levels are the two channels of one PWM slice, so
+one 32-bit CC word holds both. While pulses run, the CPU never writes CC: it
+stores the next CC word in RAM (one store), and after every pulse the DAC SM
+(which watches the sync pin) paces two chained DMA channels that copy that
+word into CC. The PWM latches CC at its next counter wrap, both levels at
+once, before the next pulse starts: every pulse has both phases from one
+setting, whatever the CPU was doing (no check-then-write race). An
+amplitude increase goes out with the new pulse words (never old, longer
+pulse at the new amplitude), a decrease at once. When the rest between two
+pulses is shorter than one PWM period (+ latency), no pulse end leaves room
+for the wrap: an amplitude change then, like a change of `asym` (width ratio
+and level ratio together, which no single boundary can do), lets the current
+pulse finish, pauses the train and restarts it (one period is longer).
 """
 
 import time
@@ -28,20 +51,78 @@ from array import array
 
 import machine
 import rp2
-from pulse_pio import UPDATE_WORDS, WAIT_OPCODE, pulse_pio, pulse_words, rate_pio, rate_word
+from pulse_pio import (
+    END_WORD,
+    RING_WORDS,
+    UPDATE_WORDS,
+    WAIT_OPCODE,
+    dac_sync_pio,
+    interval_word,
+    pulse_pio,
+    pulse_words,
+    rate_pio,
+    rate_word,
+    ring_lead_in,
+    ring_words,
+)
 
 _PIO_BASE = (0x50200000, 0x50300000)
+_TXF0 = 0x010
+_RXF0 = 0x020
 _IRQ = 0x030
 _SM0_EXECCTRL = 0x0CC
 _SM0_INSTR = 0x0D8
 _SM_STRIDE = 0x18
+_DMA_BASE = 0x50000000
+_DMA_CH_STRIDE = 0x40
+_DMA_AL3_READ_ADDR_TRIG = 0x03C
+_DREQ_PIO_TX0 = (0, 8)  # DREQ of PIO0 / PIO1 state machine 0's TX FIFO
+_DREQ_PIO_RX0 = (4, 12)  # ... and its RX FIFO
+_PWM_BASE = 0x40050000
+_PWM_STRIDE = 0x14  # per slice: CSR +0, DIV +4, CTR +8, CC +0xC, TOP +0x10
+_PWM_DIV = 0x04
+_PWM_CC = 0x0C
+_PWM_TOP = 0x10
+# Cycles from a pulse's end to its CC write (input synchroniser, the DAC SM's
+# wait and push, two chained DMA transfers: about 10), with a wide margin.
+_DAC_LATENCY = 64
 # Cycles the pulse SM needs after a pulse to be waiting again (update path: 12).
 _TAIL_CYCLES = 16
+# DMA memory, one array: ring 0, the ring-address word, a spare word, ring 1,
+# the next CC word (both DAC levels) and a sink for the DAC SM's words.
+# The gap keeps "the end of ring 0" from reading as "the start of ring 1".
+_PTR = RING_WORDS
+_RING_AT = (0, RING_WORDS + 2)
+_LEVELS = 2 * RING_WORDS + 2
+_SINK = _LEVELS + 1
+_DMA_WORDS = _SINK + 1
 
 IDLE = "idle"
 RUNNING = "running"
 STOPPING = "stopping"
 RESTARTING = "restarting"
+
+DIRECT = "direct"
+STREAM = "stream"
+TRAIN = "train"
+
+_PULSE = 0  # step kinds: 4 words for the pulse SM
+_RATE = 1  # 1 word for the rate SM (DIRECT)
+_RING = 2  # a new ring (STREAM)
+
+
+def _channel(dma):
+    return dma.channel  # type: ignore[attr-defined]
+
+
+def dac_counts(amp_ua, asym, full_scale_ua, top):
+    """PWM CC counts (cathodic, anodic) for an amplitude, on a PWM of TOP + 1
+    counts per period (full scale = 100% duty). The cathodic level is the
+    nearest count to amp; the anodic one the cathodic count / asym, to the
+    nearest count, so the anodic phase (asym times as long) carries the
+    cathodic charge to within half a count over its width."""
+    cathodic = (2 * amp_ua * (top + 1) + full_scale_ua) // (2 * full_scale_ua)
+    return cathodic, (2 * cathodic + asym) // (2 * asym)
 
 
 class PulseEngine:
@@ -54,28 +135,149 @@ class PulseEngine:
         phase = board["phase_pins"]
         if (phase["cathodic"], phase["anodic"]) != (phase["sync"] + 1, phase["sync"] + 2):
             raise ValueError("board phase_pins must be sync, sync+1 (cathodic), sync+2 (anodic)")
+        used = (pio["rate_sm"], pio["pulse_sm"])
+        dac_sm = pio.get("dac_sm", 3 if 3 not in used else 1)  # default: the 4th SM (SM 1 if 3 is taken)
+        if dac_sm in used or not 0 <= dac_sm <= 3:
+            raise ValueError("board pio: dac_sm must be a third state machine of the block")
         self._pio = pio["block"]
         self._rate_index = pio["rate_sm"]
         self._pulse_index = pio["pulse_sm"]
         self._rate = rp2.StateMachine(self._pio * 4 + self._rate_index)
         self._pulse = rp2.StateMachine(self._pio * 4 + self._pulse_index)
+        self._dac = rp2.StateMachine(self._pio * 4 + dac_sm)
         self._select_base = board["contacts"]["select_base_pin"]
         self._select_count = 2 * board["contacts"]["count"]
         self._sync_pin = phase["sync"]
-        dac = board["dac"]
-        self._full_scale_ua = dac["full_scale_ua"]
-        self._dac_cathodic = machine.PWM(machine.Pin(dac["cathodic_pin"]), freq=dac["pwm_freq_hz"], duty_u16=0)
-        self._dac_anodic = machine.PWM(machine.Pin(dac["anodic_pin"]), freq=dac["pwm_freq_hz"], duty_u16=0)
+        self._init_dac(board["dac"])
         self.state = IDLE
         self._timing = None  # what both SMs run once their FIFOs drain
-        self._steps = []  # queued (state machine, words, timing) writes, in order
-        self._sent = False  # the first queued step is in its FIFO
+        self._steps = []  # queued (kind, words or timing) steps, in order
+        self._sent = False  # the first queued step has been written
         self._next = None  # timing waiting for the queue to drain
-        self._program = None  # the program whose DAC levels are applied
-        self._amp_next = None  # program whose DAC levels wait for a gap between pulses
+        self._program = None  # the program last started or updated to
+        self._amp_next = None  # a CC word (an increase) waiting for its pulse words
+        self._level = 0  # the CC word last written (CC itself, or the DMA's RAM word)
+        self._landing = False  # the DMA has not copied _level into CC yet
+        self._levels_on = False  # the DAC SM's DMA channels are armed
+        self._live_interval = 0  # shortest interval / longest pulse of every setting
+        self._live_pulse = 0  # that may still run (until the queue drains)
         self._restart_timing = None  # setting to start once the train has paused
         self._restart_program = None
+        self.source = DIRECT
+        self._ring = 0  # the ring the ring-address word points to (STREAM)
+        self._train_end = 0  # one-shot train: the data channel's read address after the last word
+        self._init_dma(pio["block"], pio["rate_sm"], dac_sm)
         self._all_low()
+
+    # -- DMA ---------------------------------------------------------------------
+    def _init_dac(self, dac):
+        """The two DAC pins: channels A and B of one PWM slice, set up by
+        MicroPython's PWM (pin function, DIV, TOP, enabled) at level 0."""
+        cathodic, anodic = dac["cathodic_pin"], dac["anodic_pin"]
+        slice_ = cathodic >> 1 & 7
+        if anodic >> 1 & 7 != slice_ or cathodic & 1 == anodic & 1:
+            raise ValueError("board dac: cathodic_pin and anodic_pin must be channels A and B of one PWM slice")
+        for pin in (cathodic, anodic):
+            machine.PWM(machine.Pin(pin), freq=dac["pwm_freq_hz"], duty_u16=0)
+        base = _PWM_BASE + _PWM_STRIDE * slice_
+        self._cc_reg = base + _PWM_CC
+        self.dac_top = machine.mem32[base + _PWM_TOP] & 0xFFFF
+        div16 = machine.mem32[base + _PWM_DIV] & 0xFFF
+        if div16 < 16:
+            div16 += 4096  # DIV_INT 0 means 256
+        # the longest a CC write can wait for the wrap that latches it, + latency
+        self._dac_wait = ((self.dac_top + 1) * div16 + 15) // 16 + _DAC_LATENCY
+        self._shifts = (16 * (cathodic & 1), 16 * (anodic & 1))
+        self._full_scale_ua = dac["full_scale_ua"]
+
+    def level_word(self, program):
+        """The CC word for a program's two DAC levels (see dac_counts)."""
+        cathodic, anodic = dac_counts(program.amp_ua, program.asym, self._full_scale_ua, self.dac_top)
+        return cathodic << self._shifts[0] | anodic << self._shifts[1]
+
+    def _init_dma(self, block, rate_sm, dac_sm):
+        self._data = rp2.DMA()  # rate words into the rate SM's TX FIFO, paced by its DREQ
+        self._reload = rp2.DMA()  # at the end of each pass: data channel READ_ADDR <- ring word
+        self._data_read_addr = _DMA_BASE + _DMA_CH_STRIDE * _channel(self._data)  # its READ_ADDR register
+        self._mem = array("I", [0] * _DMA_WORDS)
+        # The train's words (the DMA reads them), allocated once for the longest
+        # train the profile allows: no big free block needed later.
+        longest = self.board["limits"].get("train_length", (1, 1024))[1]
+        self._train = array("I", range(longest + 1))
+        self._mem_addr = self._address(self._mem)
+        data = self._data
+        dreq = _DREQ_PIO_TX0[block] + rate_sm
+        self._ctrl_loop = data.pack_ctrl(inc_write=False, treq_sel=dreq, chain_to=_channel(self._reload))
+        self._ctrl_once = data.pack_ctrl(inc_write=False, treq_sel=dreq)  # chain_to itself: no chain
+        data.config(write=_PIO_BASE[block] + _TXF0 + 4 * rate_sm, ctrl=self._ctrl_once)
+        reload = self._reload
+        reload.config(
+            read=self._word_addr(_PTR),
+            write=_DMA_BASE + _DMA_CH_STRIDE * _channel(data) + _DMA_AL3_READ_ADDR_TRIG,
+            count=1,
+            ctrl=reload.pack_ctrl(inc_read=False, inc_write=False),
+        )
+        # After every pulse: the DAC SM's RX word into a sink (paced by its DREQ),
+        # chained to a copy of the next CC word into PWM CC, chained back.
+        self._tick = tick = rp2.DMA()
+        self._copy = copy = rp2.DMA()
+        dreq = _DREQ_PIO_RX0[block] + dac_sm
+        # (ctrl chained, ctrl not chained): the same transfer either way
+        self._tick_ctrl = (
+            tick.pack_ctrl(inc_read=False, inc_write=False, treq_sel=dreq, chain_to=_channel(copy)),
+            tick.pack_ctrl(inc_read=False, inc_write=False, treq_sel=dreq),
+        )
+        self._copy_ctrl = (
+            copy.pack_ctrl(inc_read=False, inc_write=False, chain_to=_channel(tick)),
+            copy.pack_ctrl(inc_read=False, inc_write=False),
+        )
+        self._rx_reg = _PIO_BASE[block] + _RXF0 + 4 * dac_sm
+
+    def _address(self, buf):
+        """The RAM address of a buffer, as the DMA sees it (data channel idle)."""
+        self._data.config(read=buf)
+        return self._data_read()
+
+    def _data_read(self):
+        """The data channel's next read address."""
+        return machine.mem32[self._data_read_addr]
+
+    def _word_addr(self, index):
+        return self._mem_addr + 4 * index
+
+    def _run_dma(self, address, count, loop):
+        """Start feeding the rate SM `count` words from `address` (repeated if loop)."""
+        machine.mem32[self._word_addr(_PTR)] = address
+        self._data.config(count=count, ctrl=self._ctrl_loop if loop else self._ctrl_once)
+        self._reload.active(1)  # loads the data channel's READ_ADDR from the word, triggers it
+
+    def _write_ring(self, index, timing):
+        base = self._word_addr(_RING_AT[index])
+        words = ring_words(timing)
+        for i in range(RING_WORDS):
+            machine.mem32[base + 4 * i] = words[i]
+        return base
+
+    def _ring_taken(self):
+        """True once the data channel reads the ring last pointed to: the rate
+        SM has then started every pulse of the ring before (pulse_pio)."""
+        start = self._word_addr(_RING_AT[self._ring])
+        return start <= self._data_read() <= start + 4 * RING_WORDS
+
+    def _train_done(self):
+        """One-shot train: the data channel has read and written its last word
+        (the end word) and the rate SM has pulled it, so the last pulse has started."""
+        if not self._train_end or self._data_read() != self._train_end or self._data.active():
+            return False
+        return not self._rate.tx_fifo()
+
+    def _stop_dma(self):
+        if self.source == DIRECT:
+            return
+        self._data.config(ctrl=self._ctrl_once)  # no chaining: the abort must not re-arm it
+        self._data.active(0)
+        self._reload.active(0)
+        self.source = DIRECT
 
     # -- pins ------------------------------------------------------------------
     def _output_pins(self):
@@ -97,17 +299,107 @@ class PulseEngine:
         return instr & 0xE0FF == WAIT_OPCODE  # ignore delay/side-set bits
 
     # -- amplitude ---------------------------------------------------------------
-    def _set_amplitude(self, program):
-        """Cathodic and anodic DAC levels; the anodic one is amp / asym."""
-        self._program = program
-        scale = self._full_scale_ua
-        self._dac_cathodic.duty_u16(program.amp_ua * 65535 // scale)
-        self._dac_anodic.duty_u16(program.anodic_amp_ua() * 65535 // (scale * 1000))
+    def _start_levels(self, word):
+        """Engine idle: both levels into CC with one store (the PWM takes it at
+        its next wrap, long before the first pulse), the same word in RAM for
+        the DMA, and the DAC SM's two channels armed."""
+        self._stop_levels()
+        machine.mem32[self._cc_reg] = word
+        machine.mem32[self._word_addr(_LEVELS)] = word
+        self._level = word
+        self._landing = False
+        self._dac.init(dac_sync_pio, freq=self.sys_hz, in_base=machine.Pin(self._sync_pin))
+        self._tick.config(read=self._rx_reg, write=self._word_addr(_SINK), count=1, ctrl=self._tick_ctrl[0])
+        self._copy.config(read=self._word_addr(_LEVELS), write=self._cc_reg, count=1, ctrl=self._copy_ctrl[0])
+        self._tick.active(1)  # waits for the DAC SM's first word
+        self._levels_on = True
+
+    def _stop_levels(self):
+        self._dac.active(0)
+        if self._levels_on:
+            self._tick.config(ctrl=self._tick_ctrl[1])  # no chaining: the abort cannot re-arm the other
+            self._copy.config(ctrl=self._copy_ctrl[1])
+            self._tick.active(0)
+            self._copy.active(0)
+            self._levels_on = False
+
+    def _write_level(self, word):
+        """Running: the DMA copies this into CC at the next pulse's end."""
+        machine.mem32[self._word_addr(_LEVELS)] = word
+        self._level = word
+        self._landing = True
+
+    def _level_landed(self):
+        """True once the last CC word written is in CC (the PWM latches it at its next wrap)."""
+        if self._landing and machine.mem32[self._cc_reg] == self._level:
+            self._landing = False
+        return not self._landing
+
+    def _flush_level(self):
+        """Write a waiting increase once no pulse words are left to send before it."""
+        if self._amp_next is None:
+            return
+        for i in range(len(self._steps)):
+            if self._steps[i][0] == _PULSE and (i or not self._sent):
+                return
+        nxt = self._next
+        if nxt is not None and pulse_words(nxt) != pulse_words(self._timing):
+            return
+        self._write_level(self._amp_next)
+        self._amp_next = None
+
+    def _latch_fits(self, timing):
+        """Every pulse end leaves the PWM time to latch a new CC word before
+        the next pulse, for every setting that may run from now on."""
+        shortest = min(self._live_interval, timing.min_interval())
+        longest = max(self._live_pulse, timing.pulse())
+        return shortest - longest >= self._dac_wait
+
+    def _settled(self, timing):
+        self._live_interval = timing.min_interval()
+        self._live_pulse = timing.pulse()
 
     # -- lifecycle ---------------------------------------------------------------
     def start(self, timing, program):
+        """Start tonic (timing.burst_count 1) or burst stimulation; the first
+        pulse comes one period (a burst: the gap before a burst) after start."""
         if self.state != IDLE:
             raise RuntimeError("engine is " + self.state)
+        self._prepare(timing, program)
+        if timing.burst_count > 1:
+            self._send_ring(timing)
+        else:
+            self._rate.put(rate_word(timing))
+        self._go(timing)
+
+    def start_train(self, timing, program, intervals_cycles, loop=True):
+        """Play a custom train: pulse k starts intervals_cycles[k] after the
+        start of pulse k-1 (pulse 0: after the start). Looped, the list
+        repeats; otherwise the engine stops by itself after the last pulse
+        (poll() takes it to IDLE). See stim_program.train_cycles."""
+        if self.state != IDLE:
+            raise RuntimeError("engine is " + self.state)
+        shortest = timing.pulse() + _TAIL_CYCLES
+        for cycles in intervals_cycles:
+            if cycles < shortest:
+                raise ValueError("interval of %d cycles does not hold the %d-cycle pulse" % (cycles, timing.pulse()))
+        count = len(intervals_cycles) + (0 if loop else 1)  # a one-shot train ends with END_WORD
+        if count > len(self._train):
+            raise ValueError("train of %d words is longer than %d" % (count, len(self._train)))
+        self._prepare(timing, program)
+        for i in range(len(intervals_cycles)):  # in place: see __init__
+            self._train[i] = interval_word(intervals_cycles[i])
+        if not loop:
+            self._train[count - 1] = END_WORD
+        address = self._address(self._train)  # handed to the DMA as it is now
+        self._train_end = 0 if loop else address + 4 * count
+        self._run_dma(address, count, loop)
+        self.source = TRAIN
+        self._go(timing)
+
+    def _prepare(self, timing, program):
+        """Both SMs loaded and stopped, the pulse SM's first words queued, DACs set."""
+        self._stop_dma()
         self._rate.init(rate_pio, freq=self.sys_hz)
         self._pulse.init(
             pulse_pio,
@@ -119,14 +411,18 @@ class PulseEngine:
         # STATUS = all ones while fewer than UPDATE_WORDS words are queued (TX level)
         machine.mem32[execctrl] = (machine.mem32[execctrl] & ~0x3F) | UPDATE_WORDS
         machine.mem32[_PIO_BASE[self._pio] + _IRQ] = 1 << self._rate_index  # clear stale flag
-        self._set_amplitude(program)
+        self._program = program
         self._amp_next = None
+        self._start_levels(self.level_word(program))
         self._pulse.put(array("I", pulse_words(timing)))
-        self._rate.put(rate_word(timing))
+
+    def _go(self, timing):
         self._timing = timing
         self._steps = []
         self._sent = False
         self._next = None
+        self._settled(timing)
+        self._dac.active(1)  # watching the sync pin before the first pulse
         self._pulse.active(1)
         self._rate.active(1)
         self.state = RUNNING
@@ -139,34 +435,65 @@ class PulseEngine:
             return self.poll()
         if self.state != RUNNING:
             raise RuntimeError("engine is " + self.state)
-        if self._program is not None and program.asym != self._program.asym:
+        if self.source == TRAIN:
+            raise RuntimeError("a custom train is running: stop it first")
+        word = self.level_word(program)
+        moving = word != self._level or self._amp_next is not None or not self._level_landed()
+        asym_changes = self._program is not None and program.asym != self._program.asym
+        if asym_changes or (moving and not self._latch_fits(timing)):
             self._rate.active(0)  # no new pulse; restart once the current one ends
             self._restart_timing = timing
             self._restart_program = program
             self.state = RESTARTING
             return self.poll()
-        self._amp_next = program
+        self._program = program
         self._next = timing
+        self._amp_next = None
+        if word >> self._shifts[0] & 0xFFFF < self._level >> self._shifts[0] & 0xFFFF:
+            self._write_level(word)  # lower: safe with the old pulse as with the new one
+        elif word != self._level:
+            self._amp_next = word  # higher: with (after) the new pulse words, see _flush_level
         return self.poll()
 
-    def _fits(self, period_timing, pulse_timing):
-        return pulse_timing.pulse() + _TAIL_CYCLES <= period_timing.period
+    def _fits(self, rate_timing, pulse_timing):
+        """A pulse of pulse_timing ends (and the pulse SM waits again) before any
+        interval of rate_timing is over."""
+        return pulse_timing.pulse() + _TAIL_CYCLES <= rate_timing.min_interval()
 
     def _plan(self, timing):
         old = self._timing
         self._timing = timing
+        self._live_interval = min(self._live_interval, timing.min_interval())
+        self._live_pulse = max(self._live_pulse, timing.pulse())
         if old is None:
             return []
         steps = []
         if pulse_words(timing) != pulse_words(old):
-            steps.append((self._pulse, pulse_words(timing)))
-        if timing.period != old.period:
-            rate_step = (self._rate, (rate_word(timing),))
+            steps.append((_PULSE, pulse_words(timing)))
+        if timing.rate_key() != old.rate_key():
+            if self.source == DIRECT and timing.burst_count == 1:
+                rate_step = (_RATE, (rate_word(timing),))
+            else:
+                rate_step = (_RING, timing)
             if self._fits(old, timing):
                 steps.append(rate_step)
             else:
                 steps.insert(0, rate_step)
         return steps
+
+    def _send_ring(self, timing):
+        """Point the stream at a ring for `timing`; False if it must wait."""
+        if self.source == DIRECT:  # tonic -> burst: the DMA takes over from X
+            if self._rate.tx_fifo():
+                return False
+            self._ring = 0
+            self._rate.put(array("I", ring_lead_in()))  # the end of a ring before the first
+            self._run_dma(self._write_ring(0, timing), RING_WORDS, True)
+            self.source = STREAM
+        else:  # the other ring (the data channel has left it), then the ring word
+            self._ring = 1 - self._ring
+            machine.mem32[self._word_addr(_PTR)] = self._write_ring(self._ring, timing)
+        return True
 
     def poll(self):
         """Move queued updates and a pending stop along. True when settled."""
@@ -185,30 +512,47 @@ class PulseEngine:
             return True
         if self.state != RUNNING:
             return True
-        if self._amp_next is not None and self.pulse_sm_idle():
-            self._set_amplitude(self._amp_next)
-            self._amp_next = None
+        if self._train_done():
+            self._train_end = 0
+            return self.stop()
+        self._flush_level()
         while True:
             if not self._steps:
                 if self._next is None:
-                    return self._amp_next is None
+                    self._settled(self._timing)
+                    self._flush_level()
+                    return self._amp_next is None and self._level_landed()
                 self._steps = self._plan(self._next)
                 self._next = None
                 continue
-            sm, words = self._steps[0]
-            if not self._sent:
-                if sm.tx_fifo():
+            kind, payload = self._steps[0]
+            if kind == _RING:
+                if not self._sent:
+                    if not self._send_ring(payload):
+                        return False
+                    self._sent = True
+                if not self._ring_taken():
                     return False
-                sm.put(array("I", words))
-                self._sent = True
-            if sm.tx_fifo():
-                return False  # not taken yet: it will be at the next boundary
+            else:
+                sm = self._pulse if kind == _PULSE else self._rate
+                if not self._sent:
+                    if sm.tx_fifo():
+                        return False
+                    sm.put(array("I", payload))
+                    self._sent = True
+                    if kind == _PULSE:
+                        self._flush_level()  # an increase lands with these words or after them
+                if sm.tx_fifo():
+                    return False  # not taken yet: it will be at the next boundary
             self._steps.pop(0)
             self._sent = False
 
     def pending(self):
-        """True until the last update runs on both state machines (an asym restart included)."""
-        return self.state == RESTARTING or bool(self._steps) or self._next is not None or self._amp_next is not None
+        """True until the last update runs on both state machines (an asym
+        restart included) and its DAC levels have reached PWM CC."""
+        if self.state == RESTARTING or self._steps or self._next is not None or self._amp_next is not None:
+            return True
+        return not self._level_landed()
 
     def stop(self):
         """Stop without cutting a pulse: no new pulse starts; outputs go low at
@@ -235,8 +579,12 @@ class PulseEngine:
         """Everything off and low now, even mid-pulse (halt() waits for the pulse)."""
         self._rate.active(0)
         self._pulse.active(0)
-        self._dac_cathodic.duty_u16(0)
-        self._dac_anodic.duty_u16(0)
+        self._stop_dma()
+        self._stop_levels()
+        machine.mem32[self._cc_reg] = 0  # both levels, one store
+        self._level = 0
+        self._landing = False
+        self._train_end = 0
         self._all_low()
         self._steps = []
         self._sent = False

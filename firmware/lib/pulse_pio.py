@@ -2,9 +2,11 @@
 
 Two state machines per channel, one system clock (8 ns at 125 MHz) per PIO cycle:
 
-* `rate_pio` (the rate SM) raises an IRQ flag once per period. It re-reads its
-  FIFO with `pull(noblock)`, so with an empty FIFO it repeats the period it
-  holds in X with no CPU help; a new word takes effect at the next period.
+* `rate_pio` (the rate SM) counts one interval per FIFO word and, unless the
+  word is marked silent, raises an IRQ flag at its end. It re-reads its FIFO
+  with `pull(noblock)`, so with an empty FIFO it repeats the word it holds in
+  X with no CPU help (tonic); fed by DMA it plays any sequence of intervals
+  (bursts, custom trains), still with no CPU per pulse.
 * `pulse_pio` (the pulse SM) waits for that flag and shapes one biphasic pulse
   on three side-set pins (sync, cathodic phase, anodic phase). The contact
   select pins (OUT pins) route each contact to the anode or cathode bus; they
@@ -12,17 +14,42 @@ Two state machines per channel, one system clock (8 ns at 125 MHz) per PIO cycle
   all 4 are in its FIFO (STATUS = TX level < 4), right after a pulse ends, so a
   pulse is never built from a mix of old and new words.
 
+* `dac_sync_pio` (the DAC SM) watches the sync pin and pushes one word into
+  its RX FIFO right after every pulse ends: that word paces the two DMA
+  channels that copy the prepared DAC levels into the PWM's CC register, so
+  an amplitude change always lands between two pulses (pulse_engine).
+
+Rate words: bits 0..30 count, bit 31 = silent (no pulse at the end).
+
 Cycle budget (`n` = cycles asked for, word = value written to the FIFO):
 
-    rate SM period   = word + RATE_OVERHEAD          (pull, mov, mov, loop n+1, irq)
+    rate SM interval = count + RATE_OVERHEAD         (pull, mov, out, loop count+1, out, jmp, irq)
+    silent interval  = count + SILENT_OVERHEAD       (the same without the irq)
     cathodic phase   = word + CATHODIC_OVERHEAD      (mov, loop n+1, mov, jmp)
     interphase gap   = word                          (loop y-- n times, 0 allowed)
     anodic phase     = word + ANODIC_OVERHEAD        (mov, loop n+1)
+
+A stream (burst or tonic fed by DMA) is a ring of RING_WORDS words that lasts
+exactly one burst period: short silent words, the gap before the burst, the
+`count - 1` intra-burst intervals (the last one ends on the burst's last
+pulse), then RING_TRAIL short silent words. A new ring therefore starts
+between bursts, and since every ring ends with as many silent words as the
+FIFO holds, a DMA channel that has begun reading the next ring proves that
+the rate SM has already raised the last pulse of the previous one.
 """
 
 import rp2
 
-RATE_OVERHEAD = 5
+RATE_OVERHEAD = 7
+SILENT_OVERHEAD = 6
+SILENT = 1 << 31  # rate word flag: count the interval, raise no pulse
+COUNT_MAX = SILENT - 1
+BURST_MAX = 16  # the most pulses a burst can have
+RING_TRAIL = 4  # silent words that end every ring: the TX FIFO's depth
+RING_WORDS = BURST_MAX + RING_TRAIL  # words per stream ring
+SILENT_CYCLES = 32  # length of each padding word in a ring (DMA refills in a few cycles)
+# The end of a one-shot train: the longest silent interval, repeated by pull(noblock).
+END_WORD = SILENT | COUNT_MAX
 CATHODIC_OVERHEAD = 4
 ANODIC_OVERHEAD = 2
 UPDATE_WORDS = 4
@@ -32,16 +59,19 @@ WAIT_OPCODE = 0x20D3
 # 3 sync + cathodic phase, 5 sync + anodic phase.
 
 
-@rp2.asm_pio()
+@rp2.asm_pio(out_shiftdir=rp2.PIO.SHIFT_RIGHT)
 def rate_pio():
+    label("next")
     wrap_target()
-    pull(noblock)  # 1  OSR <- new period, or X (the last one) if FIFO empty
+    pull(noblock)  # 1  OSR <- next word, or X (the last one) if the FIFO is empty
     mov(x, osr)  # 1  keep it for the next noblock pull
-    mov(y, x)  # 1
+    out(y, 31)  # 1  count
     label("count")
-    jmp(y_dec, "count")  # y+1
+    jmp(y_dec, "count")  # count+1
+    out(y, 1)  # 1  silent flag
+    jmp(y_dec, "next")  # 1  silent: no pulse, next word
     irq(rel(0))  # 1  start a pulse (flag = this SM's index); the first one
-    wrap()  #            comes a period after start, when the pulse SM waits
+    wrap()  #            comes an interval after start, when the pulse SM waits
 
 
 @rp2.asm_pio(
@@ -79,9 +109,56 @@ def pulse_pio():
     wrap()
 
 
+@rp2.asm_pio()
+def dac_sync_pio():
+    wait(1, pin, 0)  # a pulse: the sync pin (IN base) is high for all of it
+    wait(0, pin, 0)  # its end: no current flows until the next one
+    push(noblock)  # one word: the DMA copies the prepared levels into PWM CC
+
+
+def interval_word(cycles, silent=False):
+    """FIFO word for one rate-SM interval of `cycles` (pulse at its end unless silent)."""
+    count = cycles - (SILENT_OVERHEAD if silent else RATE_OVERHEAD)
+    if not 0 <= count <= COUNT_MAX:
+        raise ValueError("interval of %d cycles outside what the rate SM can count" % cycles)
+    return count | SILENT if silent else count
+
+
 def rate_word(t):
-    """FIFO word for the rate SM."""
-    return t.period - RATE_OVERHEAD
+    """FIFO word for the rate SM (tonic: the period, repeated)."""
+    return interval_word(t.period)
+
+
+def ring_words(t):
+    """The RING_WORDS words of one burst period (tonic when t.burst_count is 1):
+    silent padding, the gap before the burst, the intra-burst intervals, then
+    RING_TRAIL silent words. The padding is taken from the gap before the
+    burst, so the pulse-to-pulse intervals are exactly t.intervals()."""
+    count = t.burst_count
+    if not 1 <= count <= BURST_MAX:
+        raise ValueError("burst_count %d outside 1..%d" % (count, BURST_MAX))
+    silent = interval_word(SILENT_CYCLES, True)
+    pad = RING_WORDS - count  # silent words in the ring, RING_TRAIL of them at the end
+    words = [silent] * (pad - RING_TRAIL)
+    words.append(interval_word(t.tail() - pad * SILENT_CYCLES))
+    if count > 1:
+        words += [interval_word(t.intra)] * (count - 1)
+    return words + [silent] * RING_TRAIL
+
+
+def ring_lead_in():
+    """The RING_TRAIL silent words a ring expects before it: written into the
+    FIFO when a stream starts from tonic or from nothing."""
+    return [interval_word(SILENT_CYCLES, True)] * RING_TRAIL
+
+
+def train_words(intervals, loop):
+    """Rate words for a custom train of inter-pulse intervals (cycles); a
+    one-shot train ends with END_WORD, after which no pulse comes."""
+    words = [interval_word(c) for c in intervals]
+    if not loop:
+        words.append(END_WORD)
+    return words
 
 
 def pulse_words(t):

@@ -1,93 +1,236 @@
-"""Stimulator: the current setting and on/off state, applied to a pulse engine.
+"""Stimulator: runs the active program of a Therapy on a pulse engine, with
+soft-start/soft-stop ramps, on/off cycling, train duration and emergency stop
+(pure logic over an engine object: PulseEngine on the board, a fake in tests).
 
-Pure logic over an engine object (PulseEngine on the board, a fake in tests):
+    stim = Stimulator(board, engine, therapy)
+    stim.start(now_ms)        # ramps up over the program's ramp time
+    stim.apply(now_ms)        # the therapy's program changed: follow it
+    stim.stop(now_ms)         # OFF: ramp down, then stop
+    stim.emergency_stop(why)  # STOP / button: no ramp, stays off until start()
+    stim.poll(now_ms)         # from the service loop; returns an event or None
 
-    stim = Stimulator(board, engine)
-    stim.set({"amp_ua": 2500, "rate_hz": 60})   # validated as a whole, or StimError
-    stim.start(); stim.amp_step(+1); stim.stop()
-    stim.poll()                                  # from the service loop
-
-Every change is checked in full before anything is applied, so a refused
-change leaves the setting and the outputs as they were.
+Phases: ramp_up -> steady -> (cycling: ramp_down -> pause -> ramp_up ...);
+OFF or the end of the train: ramp_down -> stopping -> off. Ramps move the
+amplitude in steps of RAMP_STEP_MS; each step lands between two pulses.
 """
 
-from stim_program import E_RANGE, Program, StimError, timing
+from stim_program import timing, train_cycles
 
-DEFAULT_PROGRAM = {"amp_ua": 0, "pw_us": 210, "ipg_us": 20, "rate_hz": 60, "cathodes": (0,), "anodes": (1,), "asym": 1}
-DEFAULT_STEP_UA = 100
+RAMP_STEP_MS = 50
 
 OFF = "off"
 ON = "on"
-STOPPING = "stopping"  # no new pulse; the pulse in progress is finishing
+STOPPING = "stopping"  # ramping down, or the last pulse is finishing
+
+RAMP_UP = "ramp_up"
+STEADY = "steady"
+RAMP_DOWN = "ramp_down"
+PAUSE = "pause"  # cycling: the off part of the cycle
+TRAIN = "train"  # a custom pulse train plays (no ramps; ends by itself unless looped)
 _ENGINE_IDLE = "idle"
 _ENGINE_STOPPING = "stopping"
 
 
 class Stimulator:
-    def __init__(self, board, engine):
-        self.board = board
+    def __init__(self, board, engine, therapy):
         self.engine = engine
-        self.limits = board["limits"]
-        self.contact_count = board["contacts"]["count"]
+        self.therapy = therapy
         self.sys_hz = board["sys_clock_hz"]
-        self.program = Program(**DEFAULT_PROGRAM)
-        self.step_ua = DEFAULT_STEP_UA
-        self.on = False
+        self.on = False  # therapy wanted on (OFF ramps down with on False)
+        self.phase = None  # None while off
+        self.stop_reason = "-"
+        self._since = 0  # when the phase began (ms)
+        self._started = 0  # when the therapy was turned on (train duration)
+        self._fraction = (0, 1)  # ramp position: amplitude = target * num / den
+        self._sent = None  # the program last given to the engine
+        self._cycle_start = 0  # when the current on-part of a cycle began (ms)
+        self._down_from = None  # the program a soft stop is lowering
+        self._target = None  # the full-amplitude program last driven
 
+    # -- reading ----------------------------------------------------------------------
     def state(self):
         if self.on:
             return ON
-        return STOPPING if self.engine.state == _ENGINE_STOPPING else OFF
-
-    def settings(self):
-        values = self.program.as_dict()
-        values["step_ua"] = self.step_ua
-        return values
-
-    def set(self, changes):
-        """Apply {field: value} (Program fields and step_ua) all at once."""
-        changes = dict(changes)
-        step = changes.pop("step_ua", self.step_ua)
-        high = self.limits["amplitude_ua"][1]
-        if not 1 <= step <= high:
-            raise StimError(E_RANGE, "step=%duA outside 1..%duA" % (step, high))
-        program = self.program.copy(**changes)
-        program.validate(self.limits, self.contact_count)
-        self._apply(program)
-        self.step_ua = step
-
-    def amp_step(self, direction):
-        """One amplitude step up (+1) or down (-1), within the amplitude limits."""
-        low, high = self.limits["amplitude_ua"]
-        amp = self.program.amp_ua + direction * self.step_ua
-        if not low <= amp <= high:
-            raise StimError(E_RANGE, "amp=%duA outside %d..%duA" % (amp, low, high))
-        self._apply(self.program.copy(amp_ua=amp))
-
-    def start(self):
-        if self.on:
-            return
-        while self.engine.state == _ENGINE_STOPPING:
-            self.engine.poll()  # at most the rest of one pulse
-        self.engine.start(timing(self.program, self.sys_hz), self.program)
-        self.on = True
-
-    def stop(self):
-        """No new pulse starts; outputs go low once the pulse in progress ends."""
-        self.on = False
-        self.engine.stop()
+        if self.phase is not None or self.engine.state == _ENGINE_STOPPING:
+            return STOPPING
+        return OFF
 
     def pending(self):
-        return self.on and self.engine.pending()
+        return self.engine.state != _ENGINE_IDLE and self.engine.pending()
 
-    def poll(self):
-        """Move the engine along; return a state name when it changed by itself."""
+    def output_amp_ua(self):
+        """The amplitude the pulses have now (ramps included)."""
+        return self._sent.amp_ua if self._sent is not None and self.engine.state != _ENGINE_IDLE else 0
+
+    # -- commands -----------------------------------------------------------------------
+    def start(self, now):
+        if self.on:
+            return
+        self.on = True
+        self.stop_reason = "-"
+        self._started = now
+        if self.phase in (RAMP_DOWN, RAMP_UP):
+            self._begin(RAMP_UP, now, keep_fraction=True)
+        else:
+            self._begin(RAMP_UP, now)
+
+    def stop(self, now):
+        """OFF: soft stop (ramp down), then no new pulse."""
+        if not self.on:
+            return
+        if self.phase == TRAIN:
+            self.emergency_stop("off")  # a custom train has no ramps
+            return
+        self.on = False
+        self.stop_reason = "off"
+        self._ramp_down(now)
+
+    def play_train(self, now, intervals_us, loop, buffer=None):
+        """A custom train with the active program's pulse: pulse k starts
+        intervals_us[k] after pulse k-1 (exact, from PIO and DMA)."""
+        program = self.therapy.program()
+        cycles = train_cycles(program, intervals_us, self.therapy.limits, self.sys_hz, buffer)
+        # The rate and safety limits hold at the train's fastest moment: check the
+        # program at the rate of its shortest interval (rounded up).
+        shortest = min(intervals_us) if len(intervals_us) else 1000000
+        self.therapy.check(program.copy(rate_hz=(1000000 + shortest - 1) // shortest))
+        if self.state() != OFF:
+            self.emergency_stop("train")
+            while self.engine.state != _ENGINE_IDLE:
+                self.engine.poll()  # at most the rest of one pulse
+        self.engine.start_train(timing(program, self.sys_hz), program, cycles, loop)
+        self._sent = program
+        self.on = True
+        self.phase = TRAIN
+        self.stop_reason = "-"
+        self._started = now
+
+    def emergency_stop(self, reason):
+        """STOP or the button: no ramp; no new pulse; stays off until start()."""
+        self.on = False
+        self.phase = None
+        self.stop_reason = reason
+        self._sent = None
+        self.engine.stop()
+
+    def apply(self, now):
+        """The therapy's program (or ramp settings) changed: follow it."""
+        if self.phase in (RAMP_UP, RAMP_DOWN, STEADY):
+            self._drive(now)
+
+    # -- time -------------------------------------------------------------------------------
+    def poll(self, now):
+        """Advance ramps, cycling and train; return an event text or None."""
         before = self.state()
         self.engine.poll()
+        event = None
+        settings = self.therapy.active.settings
+        if self.phase == TRAIN:
+            if self.engine.state == _ENGINE_IDLE:  # a one-shot train played its last pulse
+                self.on = False
+                self.phase = None
+                self.stop_reason = "train_end"
+            after = self.state()
+            return "STATE " + after if after != before else None
+        train = settings["train_ms"]
+        if self.on and train and now - self._started >= train:
+            self.on = False  # the train is over, also mid-ramp or mid-cycle
+            self.stop_reason = "train"
+            self._ramp_down(now)
+        if self.phase == RAMP_UP:
+            if self._position(now)[0] == self._position(now)[1]:
+                self.phase = STEADY
+                self._since = now
+            self._drive(now)
+        elif self.phase == RAMP_DOWN:
+            if self._position(now)[0] == 0:
+                self.phase = None if not self.on else PAUSE
+                self._since = now
+                self._sent = None
+                self.engine.stop()
+            else:
+                self._drive(now)
+        elif self.phase == STEADY:
+            cycle_on = settings["cycle_on_ms"]
+            if cycle_on and settings["cycle_off_ms"] and now - self._cycle_start >= cycle_on:
+                self._ramp_down(now)
+        elif self.phase == PAUSE:
+            if now - self._since >= settings["cycle_off_ms"] and self.engine.state == _ENGINE_IDLE:
+                self._begin(RAMP_UP, now)
         after = self.state()
-        return after if after != before else None
+        if event is None and after != before:
+            event = "STATE " + after
+        return event
 
-    def _apply(self, program):
-        if self.on:
+    def restart(self, now):
+        """Another program while on: stop, then soft-start the new one. During
+        a soft stop the old program keeps ramping down (see _drive)."""
+        if self.on and self.phase not in (PAUSE, TRAIN):
+            self._sent = None
+            self.engine.stop()
+            self._begin(RAMP_UP, now)
+
+    # -- inner ------------------------------------------------------------------------------
+    def _ramp_down(self, now):
+        """Towards off (or the pause of a cycle): ramp, or stop at once without one."""
+        if self.phase in (None, PAUSE):
+            self.phase = PAUSE if self.on else None
+            return
+        if self.therapy.active.settings["ramp_ms"]:
+            self._begin(RAMP_DOWN, now, keep_fraction=True)
+            return
+        self.phase = PAUSE if self.on else None
+        self._since = now
+        self._sent = None
+        self.engine.stop()
+
+    def _begin(self, phase, now, keep_fraction=False):
+        ramp_ms = self.therapy.active.settings["ramp_ms"]
+        num, den = self._fraction
+        steps = max(1, ramp_ms // RAMP_STEP_MS)
+        done = 0  # steps of the new ramp already covered
+        if keep_fraction and den:
+            level = num * steps // den
+            done = max(0, level - 1) if phase == RAMP_UP else max(0, steps - level)
+        self.phase = phase
+        self._since = now - done * RAMP_STEP_MS
+        if phase == RAMP_UP:
+            self._cycle_start = self._since  # cycle_on counts from the start of the ramp up
+            if ramp_ms == 0:
+                self.phase = STEADY
+        else:
+            self._down_from = self._target or self.therapy.program()  # what the soft stop lowers
+        if phase == RAMP_UP and self.engine.state == _ENGINE_STOPPING:
+            while self.engine.state == _ENGINE_STOPPING:
+                self.engine.poll()  # at most the rest of one pulse
+        self._drive(now)
+
+    def _position(self, now):
+        """(num, den): how far up the amplitude is, in whole ramp steps."""
+        if self.phase == STEADY:
+            return (1, 1)
+        ramp_ms = self.therapy.active.settings["ramp_ms"]
+        steps = max(1, ramp_ms // RAMP_STEP_MS)
+        done = steps if ramp_ms == 0 else (now - self._since) // RAMP_STEP_MS
+        if self.phase == RAMP_UP:  # 1/steps at once, one more step every RAMP_STEP_MS
+            return (min(steps, done + 1), steps)
+        return (max(0, steps - 1 - done), steps)  # (steps-1)/steps at once ... 0: off
+
+    def _drive(self, now):
+        """Give the engine the program at the current ramp position."""
+        self._fraction = self._position(now)
+        num, den = self._fraction
+        target = self.therapy.program()
+        if self.phase == RAMP_DOWN and self._down_from is not None:
+            target = self._down_from
+        self._target = target
+        program = target if num == den else target.copy(amp_ua=target.amp_ua * num // den)
+        if program == self._sent and self.engine.state != _ENGINE_IDLE:
+            return
+        if self.engine.state == _ENGINE_IDLE:
+            self.engine.start(timing(program, self.sys_hz), program)
+        elif self.engine.state != _ENGINE_STOPPING:
             self.engine.update(timing(program, self.sys_hz), program)
-        self.program = program
+        else:
+            return
+        self._sent = program

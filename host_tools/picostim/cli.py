@@ -8,6 +8,7 @@ import sys
 
 from picostim import __version__
 from picostim.programmer import ProgrammerError
+from picostim.vboard import HEAP
 
 HOST_CODES = ("PORT", "NO_ANSWER", "PROTOCOL")  # exit 2; a refusal by the board exits 1
 
@@ -90,37 +91,49 @@ def cmd_ports(args):
     return 0
 
 
-def _print_status(status):
-    print(" ".join(f"{k}={v}" for k, v in status.raw.items()))
-
-
 def cmd_client(args):
+    import os
+
+    from picostim.auth import load_key
     from picostim.programmer import Programmer, Status
 
     with Programmer(resolve_port(args.port), timeout=args.timeout) as board:
+        if args.clinician or args.command == "login":
+            role = board.login(load_key(args.key or os.environ.get("PICOSTIM_KEY")))
+            if args.command == "login":
+                print(
+                    f"role={role} (the session ends at LOGOUT, after the board's idle timeout, or at the next connect)"
+                )
+                return 0
         if args.command == "send":
             answer = board.send(args.line)
             print(answer)
             return 1 if answer.startswith("ERR") else 0
-        if args.command == "hello":
-            print(board.command("HELLO"))
+        plain = {"hello": "HELLO", "diag": "DIAG", "programs": "PROGRAMS", "groups": "GROUPS", "limits": "LIMITS"}
+        if args.command in plain:
+            print(board.command(plain[args.command]))
             return 0
-        if args.command == "diag":
-            print(board.command("DIAG"))
+        if args.command == "group" and args.program is not None:
+            print(" ".join(f"{k}={v}" for k, v in board.define_group(args.name, args.program).items()))
             return 0
         actions = {
             "status": board.status,
             "on": board.on,
             "off": board.off,
             "stop": board.stop,
+            "restore": board.restore,
         }
         if args.command == "set":
             status = Status.parse(board.command("SET " + " ".join(args.settings)))
         elif args.command == "amp":
             status = board.amp_up() if args.direction == "up" else board.amp_down()
+        elif args.command == "program":
+            status = board.select_program(args.number)
+        elif args.command == "group":
+            status = board.select_group(args.name)
         else:
             status = actions[args.command]()
-        _print_status(status)
+        print(" ".join(f"{k}={v}" for k, v in status.raw.items()))
     return 0
 
 
@@ -144,7 +157,7 @@ def build_parser():
     p = sub.add_parser("sim", help="run the virtual board behind a pseudo-terminal (prints PORT <path> first)")
     p.add_argument("--board", default="pico", help="board profile name or path (default: pico)")
     p.add_argument("--trace", metavar="FILE.vcd", help="write every pin edge to this VCD file")
-    p.add_argument("--heap", default="192K", help="MicroPython heap size (default: 192K, as on a Pico)")
+    p.add_argument("--heap", default=HEAP, help=f"MicroPython heap (default: {HEAP}, a Pico's 192K + the stand-ins)")
     p.set_defaults(func=cmd_sim)
 
     p = sub.add_parser("deploy", help="compile the firmware with mpy-cross and install it on a Pico with mpremote")
@@ -159,6 +172,10 @@ def build_parser():
     client = argparse.ArgumentParser(add_help=False)
     client.add_argument("--port", help="device path or pyserial URL (default: $PICOSTIM_PORT or the one Pico found)")
     client.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for each answer (default: 3)")
+    client.add_argument("--clinician", action="store_true", help="log in as the clinician before the command")
+    client.add_argument(
+        "--key", help="device key file, 64 hex digits (default: $PICOSTIM_KEY, else the virtual board's key)"
+    )
     for name, help_text in (
         ("hello", "firmware, protocol and board identity"),
         ("status", "stimulation state and setting"),
@@ -166,6 +183,11 @@ def build_parser():
         ("off", "stop stimulation"),
         ("stop", "emergency stop: no new pulse, outputs low"),
         ("diag", "firmware diagnostics (heap, command count, uptime)"),
+        ("login", "check clinician authentication (challenge-response with the device key)"),
+        ("programs", "the stored programs"),
+        ("groups", "the named groups"),
+        ("limits", "the active program's patient limits and unlocked settings"),
+        ("restore", "the active program back to the clinic settings"),
     ):
         p = sub.add_parser(name, parents=[client], help=help_text)
         p.set_defaults(func=cmd_client)
@@ -174,6 +196,13 @@ def build_parser():
     p.set_defaults(func=cmd_client)
     p = sub.add_parser("amp", parents=[client], help="one amplitude step up or down")
     p.add_argument("direction", choices=("up", "down"))
+    p.set_defaults(func=cmd_client)
+    p = sub.add_parser("program", parents=[client], help="select a stored program (1..8)")
+    p.add_argument("number", type=int)
+    p.set_defaults(func=cmd_client)
+    p = sub.add_parser("group", parents=[client], help="select a group; with a program number, define it (clinician)")
+    p.add_argument("name")
+    p.add_argument("program", type=int, nargs="?")
     p.set_defaults(func=cmd_client)
     p = sub.add_parser("send", parents=[client], help='send one raw protocol line, e.g. send "SET amp=2mA"')
     p.add_argument("line")

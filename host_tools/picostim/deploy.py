@@ -55,7 +55,7 @@ def compile_firmware(out: Path = BUILD) -> list[Path]:
     return compiled
 
 
-def mpremote_argv(modules: list[Path], board: str, port: str | None) -> list[str]:
+def mpremote_argv(modules: list[Path], board: str, port: str | None, key: Path | None = None) -> list[str]:
     """One mpremote invocation (commands chained with +) that installs everything."""
     argv = [_tool("mpremote")]
     if port:
@@ -64,6 +64,8 @@ def mpremote_argv(modules: list[Path], board: str, port: str | None) -> list[str
     for module in modules:
         argv += ["+", "fs", "cp", str(module), f":/lib/{module.name}"]
     argv += ["+", "fs", "cp", str(board_path(board)), ":/board.json"]
+    if key is not None:
+        argv += ["+", "fs", "cp", str(key), ":/device.key"]  # over USB, never over the protocol
     argv += ["+", "fs", "cp", str(FIRMWARE / "main.py"), ":/main.py"]
     argv += ["+", "reset"]
     return argv
@@ -74,6 +76,11 @@ def add_arguments(parser):
     parser.add_argument("--port", help="serial port (default: mpremote's auto-detection)")
     parser.add_argument("--dry-run", action="store_true", help="compile, then print the mpremote command only")
     parser.add_argument("--compile-only", action="store_true", help="only build the .mpy files into build/mpy")
+    parser.add_argument(
+        "--key",
+        help="device key file to provision (64 hex digits; make one with `picostim deploy --new-key FILE`)",
+    )
+    parser.add_argument("--new-key", metavar="FILE", help="write a fresh random device key to FILE and stop")
 
 
 def main(argv=None) -> int:
@@ -83,6 +90,26 @@ def main(argv=None) -> int:
 
 
 def run(args) -> int:
+    if args.new_key:
+        from picostim.auth import new_key
+
+        target = Path(args.new_key)
+        if target.exists():
+            print(f"picostim deploy: {target} exists; not overwriting a key", file=sys.stderr)
+            return 2
+        target.write_text(new_key() + "\n")
+        target.chmod(0o600)
+        print(f"wrote a new device key to {target} (keep it; the clinician needs it to log in)")
+        return 0
+    key = Path(args.key) if args.key else None
+    if key is not None:
+        from picostim.auth import load_key
+
+        try:
+            load_key(str(key))
+        except (OSError, ValueError) as exc:
+            print(f"picostim deploy: bad key file {key}: {exc}", file=sys.stderr)
+            return 2
     if not board_path(args.board).exists():
         print(f"picostim deploy: no board profile {args.board!r}", file=sys.stderr)
         return 2
@@ -90,7 +117,9 @@ def run(args) -> int:
     print(f"mpy-cross compiled {len(modules)} modules into {BUILD.relative_to(ROOT)}")
     if args.compile_only:
         return 0
-    command = mpremote_argv(modules, args.board, args.port)
+    if key is None:
+        print("note: no --key: the board keeps the key it has; without one, clinician login is impossible")
+    command = mpremote_argv(modules, args.board, args.port, key)
     if args.dry_run:
         print(" ".join(repr(a) if "\n" in a else a for a in command))
         return 0

@@ -9,6 +9,13 @@ cathodic phase is the time the cathodic phase pin is high and the anodic
 phase the time the anodic phase pin is high. Contacts are read from the
 select pins at the pulse start. Charge uses the DAC duty channels
 (gp<N>_duty_u16) when the capture has them.
+
+The DAC is a PWM with TOP + 1 counts per period (625 at 200 kHz from
+125 MHz), so its levels are whole counts: one step is full_scale / counts
+(40.8 uA on the Pico profile). A pulse is balanced when the anodic charge is
+within one such step (over the anodic phase) of the cathodic charge: the
+firmware keeps the anodic count within half a count of cathodic / asym, and
+the recorded duty (u16) adds at most 1/65535 of full scale per level.
 """
 
 from __future__ import annotations
@@ -98,6 +105,33 @@ def _high_intervals(series):
     return out
 
 
+def dac_counts(board):
+    """PWM counts per DAC period (TOP + 1), as MicroPython's PWM.freq() sets
+    them for the board's dac.pwm_freq_hz (the largest TOP the frequency allows)."""
+    sys_hz, freq = board["sys_clock_hz"], board["dac"]["pwm_freq_hz"]
+    counts = (sys_hz + freq // 2) // freq
+    if counts >= 65534:  # needs a clock divider
+        div16 = -(-16 * sys_hz // (65534 * freq))
+        counts = (16 * sys_hz + div16 * freq // 2) // (div16 * freq)
+    return counts
+
+
+def dac_step_ua(board):
+    """One DAC count in uA."""
+    return board["dac"]["full_scale_ua"] / dac_counts(board)
+
+
+def dac_levels_ua(board, amp_ua, asym=1):
+    """(cathodic, anodic) uA the DAC puts out for a setting: the cathodic
+    level to the nearest count, the anodic one that count / asym to the
+    nearest count (firmware pulse_engine.dac_counts)."""
+    counts = dac_counts(board)
+    full_scale = board["dac"]["full_scale_ua"]
+    cathodic = (2 * amp_ua * counts + full_scale) // (2 * full_scale)
+    anodic = (2 * cathodic + asym) // (2 * asym)
+    return cathodic * full_scale / counts, anodic * full_scale / counts
+
+
 def _signal(changes, gpio):
     return changes.get(f"gp{gpio}")
 
@@ -115,6 +149,7 @@ def measure(changes, board):
     duty_c = changes.get(f"gp{dac['cathodic_pin']}_duty_u16")
     duty_a = changes.get(f"gp{dac['anodic_pin']}_duty_u16")
     full_scale = dac["full_scale_ua"]
+    step_ua = dac_step_ua(board)
     selects = contact_select_pins(board)
     windows = _high_intervals(sync)
     cath_phases = _high_intervals(cath)
@@ -152,8 +187,8 @@ def measure(changes, board):
             pulse.anodic_ua = _value_at(duty_a, a0) * full_scale / 65535
             pulse.charge_cathodic_nc = pulse.cathodic_ua * pulse.cathodic_ns / 1e6
             pulse.charge_anodic_nc = pulse.anodic_ua * pulse.anodic_ns / 1e6
-            # Balanced within one DAC step (full_scale / 65535) over the anodic phase.
-            tolerance = full_scale / 65535 * pulse.anodic_ns / 1e6
+            # Balanced within one DAC step (one PWM count) over the anodic phase.
+            tolerance = step_ua * pulse.anodic_ns / 1e6
             pulse.balanced = abs(pulse.charge_cathodic_nc - pulse.charge_anodic_nc) <= tolerance
         if not cathodes or not anodes:
             problems.append("no cathode or no anode selected")

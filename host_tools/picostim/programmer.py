@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import serial
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 RP2040_MICROPYTHON_USB = (0x2E8A, 0x0005)
 
 
@@ -49,7 +49,20 @@ class Status:
     asym: int
     cathodes: tuple[int, ...]
     anodes: tuple[int, ...]
+    burst_count: int
+    burst_rate_hz: int
     step_ua: int
+    ramp_ms: int
+    cycle_on_ms: int
+    cycle_off_ms: int
+    train_ms: int
+    program: int
+    name: str
+    group: str
+    role: str
+    phase: str
+    out_amp_ua: int
+    stop: str
     raw: dict[str, str] = field(compare=False, repr=False)
 
     @classmethod
@@ -66,7 +79,20 @@ class Status:
                 asym=int(kv["asym"]),
                 cathodes=_contacts(kv["cathodes"]),
                 anodes=_contacts(kv["anodes"]),
+                burst_count=int(kv["burst"]),
+                burst_rate_hz=_strip_unit(kv["burst_rate"], "Hz"),
                 step_ua=_strip_unit(kv["step"], "uA"),
+                ramp_ms=_strip_unit(kv["ramp"], "ms"),
+                cycle_on_ms=_strip_unit(kv["cycle_on"], "ms"),
+                cycle_off_ms=_strip_unit(kv["cycle_off"], "ms"),
+                train_ms=_strip_unit(kv["train"], "ms"),
+                program=int(kv["program"]),
+                name=kv["name"],
+                group=kv["group"],
+                role=kv["role"],
+                phase=kv["phase"],
+                out_amp_ua=_strip_unit(kv["out_amp"], "uA"),
+                stop=kv["stop"],
                 raw=kv,
             )
         except (KeyError, ValueError) as exc:
@@ -95,27 +121,22 @@ def _contacts(text: str) -> tuple[int, ...]:
 def _format_value(key: str, value) -> str:
     if isinstance(value, str):
         return value  # as written, e.g. "2.5mA" or "1,2"
-    if key in ("cathodes", "anodes"):
-        return ",".join(str(int(c)) for c in ([value] if isinstance(value, int) else value))
+    if key in ("cathodes", "anodes", "patient"):
+        items = [value] if isinstance(value, int | str) else value
+        return ",".join(str(c) for c in items) or "none"
     return str(value)
 
 
-# keyword -> (protocol key, unit appended to plain integers)
-_SET_KEYWORDS = {
-    "amp": ("amp", None),
-    "amp_ua": ("amp", "uA"),
-    "pw": ("pw", None),
-    "pw_us": ("pw", "us"),
-    "ipg": ("ipg", None),
-    "ipg_us": ("ipg", "us"),
-    "rate": ("rate", None),
-    "rate_hz": ("rate", "Hz"),
-    "asym": ("asym", ""),
-    "cathodes": ("cathodes", ""),
-    "anodes": ("anodes", ""),
-    "step": ("step", None),
-    "step_ua": ("step", "uA"),
-}
+_UNIT_SUFFIXES = {"_ua": "uA", "_us": "us", "_hz": "Hz", "_ms": "ms"}
+
+
+def _set_part(keyword: str, value) -> str:
+    """amp="2.5mA" -> amp=2.5mA; amp_ua=2500 -> amp=2500uA; amp_min_ua=1000 -> amp_min=1000uA."""
+    key, unit = keyword, ""
+    for suffix, name in _UNIT_SUFFIXES.items():
+        if keyword.endswith(suffix):
+            key, unit = keyword[: -len(suffix)], name
+    return f"{key}={_format_value(key, value)}{unit if not isinstance(value, str) else ''}"
 
 
 def open_port(port: str, baudrate: int = 115200, timeout: float = 0.1) -> serial.SerialBase:
@@ -252,17 +273,11 @@ class Programmer:
 
     def set(self, **settings) -> Status:
         """SET in one command, all or nothing. Strings are sent as written
-        (amp="2.5mA"); the *_ua/_us/_hz keywords take integers in that unit."""
+        (amp="2.5mA"); keywords ending _ua/_us/_hz/_ms take integers in that
+        unit (amp_ua=2500, ramp_ms=0, amp_min_ua=500)."""
         if not settings:
             raise ValueError("set() needs at least one setting")
-        parts = []
-        for keyword, value in settings.items():
-            if keyword not in _SET_KEYWORDS:
-                raise ValueError(f"unknown setting {keyword!r} (known: {', '.join(_SET_KEYWORDS)})")
-            key, unit = _SET_KEYWORDS[keyword]
-            text = _format_value(key, value)
-            parts.append(f"{key}={text}{unit or ''}")
-        return Status.parse(self.command("SET " + " ".join(parts)))
+        return Status.parse(self.command("SET " + " ".join(_set_part(k, v) for k, v in settings.items())))
 
     def on(self) -> Status:
         return Status.parse(self.command("ON"))
@@ -278,6 +293,40 @@ class Programmer:
 
     def amp_down(self) -> Status:
         return Status.parse(self.command("AMP DOWN"))
+
+    def login(self, key: bytes | None = None) -> str:
+        """Clinician role by challenge-response: LOGIN gives a nonce, AUTH answers
+        HMAC-SHA256(key, nonce). The key never crosses the wire. None: the
+        virtual board's development key. The session ends at LOGOUT, after the
+        board's idle timeout, or when a programmer connects (HELLO)."""
+        from picostim.auth import DEV_KEY, response
+
+        nonce = parse_pairs(self.command("LOGIN"))["nonce"]
+        return parse_pairs(self.command("AUTH " + response(key or DEV_KEY, nonce)))["role"]
+
+    def logout(self) -> str:
+        return parse_pairs(self.command("LOGOUT"))["role"]
+
+    def select_program(self, number: int) -> Status:
+        return Status.parse(self.command(f"PROGRAM {int(number)}"))
+
+    def select_group(self, name: str) -> Status:
+        return Status.parse(self.command(f"GROUP {name}"))
+
+    def define_group(self, name: str, program: int) -> dict[str, str]:
+        return parse_pairs(self.command(f"GROUP {name} {int(program)}"))
+
+    def groups(self) -> dict[str, str]:
+        return parse_pairs(self.command("GROUPS"))
+
+    def programs(self) -> dict[str, str]:
+        return parse_pairs(self.command("PROGRAMS"))
+
+    def restore(self) -> Status:
+        return Status.parse(self.command("RESTORE"))
+
+    def limits(self) -> dict[str, str]:
+        return parse_pairs(self.command("LIMITS"))
 
     def diag(self) -> dict[str, int]:
         return {k: int(v) for k, v in parse_pairs(self.command("DIAG")).items()}

@@ -21,8 +21,11 @@ def add_paths():
 def attach(chip):
     add_paths()
     import _chip
+    import machine
     import rp2
 
     _chip.backend = chip
     rp2._loader.reset()
+    rp2._sram.reset()
+    machine._pwm_reset()
     return chip

@@ -1,13 +1,34 @@
 """ChipModel: the emulated RP2040 behind the host `machine`/`rp2` stand-ins.
 
-It owns rp2040py's two PIO blocks, the GPIO function/level state, PWM
-settings and the emulated system clock, and reports every output change to
-listeners (the VCD trace, tests). Time only moves when `run()` is called.
+It owns rp2040py's two PIO blocks and DMA controller, the SRAM the DMA reads,
+the GPIO function/level state, PWM settings and the emulated system clock,
+and reports every output change to listeners (the VCD trace, tests). Time
+only moves when `run()` is called.
+
+DMA: rp2040py's channel model (address increment, rings, reload count,
+chaining, trigger aliases) does each transfer; this model decides when.
+A channel moves a word as soon as it is running and its DREQ (or PERMANENT
+TREQ) says the target can take one: after every PIO step (an SM pulled a
+word out of a FIFO the DMA feeds) and after every CPU write to a DMA
+register. That is the real DMA with zero latency; the firmware keeps the PIO
+FIFOs topped up several words ahead, so a latency of a few cycles would not
+move a single edge. DMA pacing timers are not emulated.
+
+PWM: the registers of picostim.chip.pwm, reached by machine.mem32 and by
+the DMA alike; a CC write takes effect at the slice's next counter wrap, as
+on the chip, and listeners get `pwm_changed(cycle, pin, duty_u16)` on that
+cycle for every pin in the PWM function whose duty changed.
+
+GPIO inputs: every level this model computes (outputs and external inputs)
+is also what a state machine reads (`wait pin`, `in pins`): a PIO program
+can watch a pin another state machine drives, as on the chip (the chip's
+2-cycle input synchroniser is not modelled).
 """
 
 from rp2040py import RP2040
 
 from picostim.chip.pio_runner import PioRunner
+from picostim.chip.pwm import PWM_BASE, PWM_SPAN, PwmBlock
 
 SYS_HZ = 125_000_000
 NS_PER_CYCLE = 8
@@ -23,6 +44,14 @@ _SM_INSTR = 0x10
 _SM_PINCTRL = 0x14
 _INSTR_MEM0 = 0x048
 GPIO_COUNT = 30
+SRAM_BASE = 0x20000000
+SRAM_SIZE = 264 * 1024
+DMA_BASE = 0x50000000
+_DMA_SPAN = 0x4000  # registers and their atomic set/clear/xor aliases
+_DMA_CHANNELS = 12
+_DMA_CHAN_ABORT = 0x444
+_TREQ_PERMANENT = 0x3F
+_PAD_IE = 0x40  # PADS_BANK0 GPIOn input enable (on at reset on the chip)
 
 
 class _NoSimulator:
@@ -43,10 +72,21 @@ class ChipModel:
         self.sio_out = 0
         self.sio_oe = 0
         self.inputs = 0  # levels driven onto pins from outside (tests, devices)
-        self.pwm = {}  # pin -> (freq, duty_u16)
+        self.pwm = {}  # pin -> (freq_hz, duty_u16) of every pin in the PWM function
         self.bootsel_pressed = False
         self.listeners = []
         self._levels = 0
+        self.dma = self._rp.dma
+        self._dma_claimed = set()
+        self._dma_busy = False  # some channel is running: pump after every step
+        self.dma_transfers = 0
+        self.dma_moved = [0] * _DMA_CHANNELS  # transfers per channel
+        self._sram_next = SRAM_BASE
+        self.pwm_block = PwmBlock(lambda: self.runner.cycle, self._pwm_slice_changed)
+        self._rp.peripherals[PWM_BASE >> 12] = self.pwm_block  # DMA writes reach it too
+        self._duty = [0] * GPIO_COUNT  # last duty reported per pin
+        for pin in self._rp.gpio[:GPIO_COUNT]:
+            pin.pad_value |= _PAD_IE
 
     # -- time -------------------------------------------------------------
     @property
@@ -63,6 +103,7 @@ class ChipModel:
         if cycle < self.runner.cycle:
             raise ChipError("time cannot go backwards")
         self.runner.run_until(cycle, self._after_step)
+        self.pwm_block.latch_until(cycle)
 
     def reset_peripherals(self):
         """What a reset does to the parts the firmware drives: every state
@@ -72,12 +113,15 @@ class ChipModel:
             for sm in range(4):
                 self.sm_set_active(pio.index, sm, False)
             pio.pin_directions_changed(0, 0, GPIO_COUNT)
+        self.dma.write_uint32(_DMA_CHAN_ABORT, (1 << _DMA_CHANNELS) - 1)
+        self.dma.reset()
+        self._dma_claimed.clear()
+        self._dma_busy = False
+        self._sram_next = SRAM_BASE
         self.function = ["null"] * GPIO_COUNT
         self.sio_oe = 0
         self.sio_out = 0
-        for pin in list(self.pwm):
-            self.pwm_set(pin, 0, 0)
-        self.pwm.clear()
+        self.pwm_block.reset()  # every pin's duty reported again (0: no pin is in the PWM function)
         self._publish()
 
     # -- levels and listeners -------------------------------------------------
@@ -101,6 +145,10 @@ class ChipModel:
         return value | (self.inputs & ~driven)
 
     def _after_step(self, cycle):
+        if self.pwm_block.next_latch is not None and self.pwm_block.next_latch <= cycle:
+            self.pwm_block.latch_until(cycle)  # a wrap the runner stepped over: on its own cycle
+        if self._dma_busy:
+            self._dma_pump()
         self._publish()
 
     def _publish(self):
@@ -108,6 +156,10 @@ class ChipModel:
         changed = levels ^ self._levels
         if changed:
             self._levels = levels
+            gpio = self._rp.gpio
+            for n in range(GPIO_COUNT):
+                if changed >> n & 1:
+                    gpio[n].set_input_value(bool(levels >> n & 1))  # what `wait pin` sees
             for listener in self.listeners:
                 listener.pins_changed(self.runner.cycle, levels, changed)
 
@@ -115,7 +167,9 @@ class ChipModel:
     def gpio_function(self, pin, func):
         if func not in ("sio", "pio0", "pio1", "pwm"):
             raise ChipError(f"function {func!r} not emulated")
+        was = self.function[pin]
         self.function[pin] = func
+        self._report_duty(pin, force="pwm" in (was, func))
         self._publish()
 
     def gpio_pull(self, pin, pull):
@@ -154,10 +208,26 @@ class ChipModel:
         return 1 if self.bootsel_pressed else 0
 
     # -- PWM ---------------------------------------------------------------------
-    def pwm_set(self, pin, freq, duty_u16):
-        self.pwm[pin] = (freq, duty_u16)
-        for listener in self.listeners:
-            listener.pwm_changed(self.runner.cycle, pin, duty_u16)
+    def _pwm_slice_changed(self, index, cycle):
+        for pin in (2 * index, 2 * index + 1, 2 * index + 16, 2 * index + 17):
+            if pin < GPIO_COUNT:
+                self._report_duty(pin, cycle)
+
+    def _report_duty(self, pin, cycle=None, force=False):
+        """Tell listeners the duty of `pin` (0 unless it is in the PWM function)
+        if it changed (or `force`: it entered or left the PWM function);
+        `cycle`: when (a counter wrap), else now."""
+        duty = 0
+        if self.function[pin] == "pwm":
+            s = self.pwm_block.slices[pin >> 1 & 7]
+            duty = s.duty_u16(pin & 1)
+            self.pwm[pin] = (s.freq_hz(SYS_HZ), duty)
+        else:
+            self.pwm.pop(pin, None)
+        if duty != self._duty[pin] or force:
+            self._duty[pin] = duty
+            for listener in self.listeners:
+                listener.pwm_changed(self.runner.cycle if cycle is None else cycle, pin, duty)
 
     # -- PIO ---------------------------------------------------------------------
     def pio_write_instr(self, pio, address, opcode):
@@ -182,6 +252,12 @@ class ChipModel:
         block.write_uint32(_CTRL, block.read_uint32(_CTRL) | 1 << (4 + sm) | 1 << (8 + sm))
         block.write_uint32(self._sm_reg(sm, _SM_INSTR), pc)  # jmp to the program start
         self.runner.forget(pio, sm)
+        # the FIFOs were emptied behind rp2040py's back: tell the DMA (DREQ) too
+        self.dma.clear_dreq(machine.dreq_tx)
+        self.dma.set_dreq(machine.dreq_tx)
+        self.dma.clear_dreq(machine.dreq_rx)
+        if self._dma_busy:
+            self._dma_pump()
 
     def pio_pin(self, pio, pin, value, output):
         block = self.pios[pio]
@@ -230,6 +306,61 @@ class ChipModel:
     def sm_rx_level(self, pio, sm):
         return self._sm(pio, sm).rx_fifo.item_count
 
+    # -- DMA and SRAM ---------------------------------------------------------------
+    def dma_claim(self):
+        """Lowest unclaimed DMA channel (as pico-sdk's dma_claim_unused_channel)."""
+        for channel in range(_DMA_CHANNELS):
+            if channel not in self._dma_claimed:
+                self._dma_claimed.add(channel)
+                return channel
+        raise ChipError("no free DMA channel")
+
+    def dma_release(self, channel):
+        self._dma_claimed.discard(channel)
+
+    def _dma_pump(self):
+        """Let every running channel move words while its request line allows."""
+        dma = self.dma
+        dreq = dma.dreq
+        moved = True
+        busy = False
+        while moved:
+            moved = False
+            busy = False
+            for channel in dma.channels:
+                if not channel.active:
+                    continue
+                busy = True
+                treq = channel.treq
+                if treq == _TREQ_PERMANENT or dreq.get(treq, False):
+                    channel.transfer_alarm.cancel()  # this model paces it, not rp2040py's clock
+                    if channel.read_uint32(0x008) == 0:  # TRANS_COUNT: triggered with nothing to do
+                        continue
+                    channel.transfer()
+                    self.dma_transfers += 1
+                    self.dma_moved[channel.index] += 1
+                    moved = True
+        self._dma_busy = busy
+
+    def sram_alloc(self, nbytes):
+        """Address of `nbytes` of emulated SRAM (word aligned) for DMA buffers."""
+        address = self._sram_next
+        end = address + (nbytes + 3) // 4 * 4
+        if nbytes < 0 or end > SRAM_BASE + SRAM_SIZE:
+            raise ChipError(f"no room in SRAM for {nbytes} bytes")
+        self._sram_next = end
+        return address
+
+    def sram_write(self, address, data):
+        """Copy bytes into SRAM; `data` is hex text after an "x" (the link carries text)."""
+        raw = bytes.fromhex(data[1:]) if isinstance(data, str) and data[:1] == "x" else None
+        if raw is None:
+            raise ChipError("sram_write data must be 'x' + hex")
+        offset = address - SRAM_BASE
+        if offset < 0 or offset + len(raw) > SRAM_SIZE:
+            raise ChipError(f"sram_write outside SRAM at 0x{address:08x}")
+        self._rp.sram[offset : offset + len(raw)] = raw
+
     # -- registers ---------------------------------------------------------------
     def _pio_register(self, address):
         for index, base in enumerate(_PIO_BASE):
@@ -237,11 +368,28 @@ class ChipModel:
                 return self.pios[index], address - base
         raise ChipError(f"mem32 access to 0x{address:08x} is not emulated")
 
+    def _bus(self, address):
+        """True for the parts of the bus the firmware may reach with mem32 besides PIO."""
+        if address & 3:
+            raise ChipError(f"mem32 access to unaligned 0x{address:08x}")
+        return (
+            SRAM_BASE <= address < SRAM_BASE + SRAM_SIZE
+            or DMA_BASE <= address < DMA_BASE + _DMA_SPAN
+            or PWM_BASE <= address < PWM_BASE + PWM_SPAN
+        )
+
     def mem32_read(self, address):
+        if self._bus(address):
+            return self._rp.read_uint32(address)
         block, offset = self._pio_register(address)
         return block.read_uint32(offset)
 
     def mem32_write(self, address, value):
+        if self._bus(address):
+            self._rp.write_uint32(address, value)
+            if address >= DMA_BASE:
+                self._dma_pump()
+            return
         block, offset = self._pio_register(address)
         block.write_uint32(offset, value)
         for sm in range(4):

@@ -65,36 +65,126 @@ class Pin:
         return "Pin(GPIO%d)" % self.id
 
 
+_SYS_HZ = 125000000
+_PWM_BASE = 0x40050000
+_PWM_STRIDE = 0x14
+_PWM_CSR = 0x00
+_PWM_DIV = 0x04
+_PWM_CC = 0x0C
+_PWM_TOP = 0x10
+_TOP_MAX = 65534
+
+
+def _pwm_reg(slice_, offset):
+    return _PWM_BASE + _PWM_STRIDE * slice_ + offset
+
+
 class PWM:
-    def __init__(self, pin, *, freq=None, duty_u16=None, duty_ns=None, invert=False):
-        self.pin = pin.id if isinstance(pin, Pin) else pin
-        self._freq = 1000
-        self._duty = 0
-        _chip.backend.gpio_function(self.pin, "pwm")
-        if freq is not None:
-            self.freq(freq)
-        if duty_u16 is not None:
-            self.duty_u16(duty_u16)
+    """MicroPython's rp2 machine.PWM (ports/rp2/machine_pwm.c): the same
+    register writes - DIV and TOP from freq(), one channel's half of CC from
+    duty_u16(), the slice enabled once both are set - so code that reads or
+    writes the PWM registers itself (machine.mem32) sees what it would on a
+    Pico. As there, TOP is as large as the frequency allows and duty_u16 is
+    rounded to the nearest CC count: cc = (duty * (TOP + 1) + 32767) // 65535."""
+
+    _freq_set = [False] * 8  # per slice, as the port's slice_freq_set
+    _duty = {}  # (slice, channel) -> duty_u16 (absent: not set)
+    _invert = {}  # (slice, channel) -> bool
+
+    def __init__(self, pin, freq=-1, *, duty_u16=-1, duty_ns=-1, invert=-1):
+        n = pin.id if isinstance(pin, Pin) else pin
+        self.pin = n
+        self._slice = (n >> 1) & 7
+        self._channel = n & 1
+        key = (self._slice, self._channel)
+        PWM._invert[key] = False
+        PWM._duty.pop(key, None)
+        _chip.backend.gpio_function(n, "pwm")
+        self.init(freq=freq, duty_u16=duty_u16, duty_ns=duty_ns, invert=invert)
+
+    def init(self, *, freq=-1, duty_u16=-1, duty_ns=-1, invert=-1):
+        self._defer = True
+        try:
+            if freq != -1:
+                self.freq(freq)
+            if duty_u16 != -1:
+                self.duty_u16(duty_u16)
+            if duty_ns != -1:
+                raise ValueError("duty_ns is not emulated")
+            if invert != -1:
+                PWM._invert[(self._slice, self._channel)] = bool(invert)
+        finally:
+            self._defer = False
+        self._start()
+
+    def _read(self, offset):
+        return _chip.backend.mem32_read(_pwm_reg(self._slice, offset))
+
+    def _write(self, offset, value):
+        _chip.backend.mem32_write(_pwm_reg(self._slice, offset), value & 0xFFFFFFFF)
+
+    def _start(self):
+        key = (self._slice, self._channel)
+        if self._defer or not PWM._freq_set[self._slice] or key not in PWM._duty:
+            return
+        a = PWM._invert.get((self._slice, 0), False)
+        b = PWM._invert.get((self._slice, 1), False)
+        csr = self._read(_PWM_CSR) & ~0xC | a << 2 | b << 3
+        self._write(_PWM_CSR, csr | 1)
 
     def freq(self, hz=None):
         if hz is None:
-            return self._freq
-        if not 8 <= hz <= 62500000:
-            raise ValueError("freq out of range")
-        self._freq = hz
-        _chip.backend.pwm_set(self.pin, self._freq, self._duty)
+            period16 = self._read(_PWM_DIV) * (self._read(_PWM_TOP) + 1)
+            return (_SYS_HZ * 16 + period16 // 2) // period16
+        if hz <= 0:
+            raise ValueError("freq too small")
+        if (_SYS_HZ + hz // 2) // hz < _TOP_MAX:
+            div16 = 16
+            top = (_SYS_HZ + hz // 2) // hz - 1
+        else:
+            div16 = -(-_SYS_HZ * 16 // (_TOP_MAX * hz))
+            top = (_SYS_HZ * 16 + div16 * hz // 2) // (div16 * hz) - 1
+        if div16 < 16:
+            raise ValueError("freq too large")
+        if div16 >= 256 * 16:
+            raise ValueError("freq too small")
+        self._write(_PWM_DIV, div16)
+        self._write(_PWM_TOP, top)
+        PWM._freq_set[self._slice] = True
+        for channel in (self._channel, 1 - self._channel):  # both channels keep their duty
+            duty = PWM._duty.get((self._slice, channel))
+            if duty is not None:
+                self._set_level(channel, duty)
+        self._start()
+        return None
+
+    def _set_level(self, channel, duty):
+        top = self._read(_PWM_TOP)
+        cc = (duty * (top + 1) + 65535 // 2) // 65535
+        shift = 16 * channel
+        self._write(_PWM_CC, self._read(_PWM_CC) & ~(0xFFFF << shift) | cc << shift)
+        PWM._duty[(self._slice, channel)] = duty
 
     def duty_u16(self, duty=None):
         if duty is None:
-            return self._duty
+            counts = self._read(_PWM_TOP) + 1
+            cc = self._read(_PWM_CC) >> (16 * self._channel) & 0xFFFF
+            return (cc * 65535 + counts // 2) // counts
         if not 0 <= duty <= 65535:
             raise ValueError("duty_u16 out of range")
-        self._duty = duty
-        _chip.backend.pwm_set(self.pin, self._freq, self._duty)
+        self._set_level(self._channel, duty)
+        self._start()
+        return None
 
     def deinit(self):
-        self._duty = 0
-        _chip.backend.pwm_set(self.pin, self._freq, 0)
+        self._write(_PWM_CSR, self._read(_PWM_CSR) & ~1)
+
+
+def _pwm_reset():
+    """A new chip (soft reset): no slice has a frequency or a duty yet."""
+    PWM._freq_set = [False] * 8
+    PWM._duty = {}
+    PWM._invert = {}
 
 
 class _Mem32:

@@ -2,9 +2,12 @@
 
 `asm_pio` assembles a PIO program to real RP2040 opcodes with the same call
 forms and output as MicroPython's own assembler; `StateMachine` and `PIO` drive
-the emulated PIO block of the chip model attached in `_chip`. Written in the
+the emulated PIO block of the chip model attached in `_chip`; `DMA` drives its
+DMA controller with MicroPython's API (ports/rp2/rp2_dma.c). Written in the
 subset of Python that MicroPython also runs.
 """
+
+import binascii
 
 import _chip
 
@@ -453,3 +456,220 @@ def asm_pio_encode(text, sideset_count, sideset_opt=False):
 
 def bootsel_button():
     return _chip.backend.bootsel()
+
+
+# -- DMA ----------------------------------------------------------------------------------
+_DMA_BASE = 0x50000000
+_DMA_MULTI_CHAN_TRIGGER = 0x430
+_DMA_CHAN_ABORT = 0x444
+_CH_READ = 0x00
+_CH_WRITE = 0x04
+_CH_COUNT = 0x08
+_CH_CTRL_TRIG = 0x0C
+_CH_AL1_CTRL = 0x10
+_CH_AL1_COUNT_TRIG = 0x1C
+_CH_AL2_WRITE_TRIG = 0x2C
+_CH_AL3_READ_TRIG = 0x3C
+_BUSY = 1 << 24
+# (name, shift, bits, read-only), as rp2_dma_ctrl_fields_table
+_CTRL_FIELDS = (
+    ("enable", 0, 1, False),
+    ("high_pri", 1, 1, False),
+    ("size", 2, 2, False),
+    ("inc_read", 4, 1, False),
+    ("inc_write", 5, 1, False),
+    ("ring_size", 6, 4, False),
+    ("ring_sel", 10, 1, False),
+    ("chain_to", 11, 4, False),
+    ("treq_sel", 15, 6, False),
+    ("irq_quiet", 21, 1, False),
+    ("bswap", 22, 1, False),
+    ("sniff_en", 23, 1, False),
+    ("busy", 24, 1, True),
+    ("write_err", 29, 1, False),
+    ("read_err", 30, 1, False),
+    ("ahb_err", 31, 1, True),
+)
+# quiet, unpaced (PERMANENT), read and write incrementing, word transfers, enabled
+_DEFAULT_CTRL = 1 << 21 | 0x3F << 15 | 1 << 5 | 1 << 4 | 2 << 2 | 1
+
+
+class _SramCopies:
+    """Buffers handed to a DMA channel live in the chip model's SRAM.
+
+    On a Pico the DMA reads the buffer itself; here the buffer is copied into
+    emulated SRAM when it is handed over (`read=buf`), and again each time it
+    is handed over anew, at the same address while it fits. Changes made after
+    that reach the chip only through `machine.mem32` at the address the DMA
+    reports - which is also correct on a Pico."""
+
+    def __init__(self):
+        self.copies = {}  # id(buffer) -> [buffer, address, nbytes]
+
+    def address(self, buf):
+        data = bytes(buf)
+        entry = self.copies.get(id(buf))
+        if entry is None or entry[0] is not buf or len(data) > entry[2]:
+            entry = [buf, _chip.backend.sram_alloc(len(data)), len(data)]
+            self.copies[id(buf)] = entry
+        for start in range(0, len(data), 512):
+            chunk = binascii.hexlify(data[start : start + 512]).decode()
+            _chip.backend.sram_write(entry[1] + start, "x" + chunk)
+        return entry[1]
+
+    def reset(self):
+        self.copies = {}
+
+
+_sram = _SramCopies()
+
+
+class _Registers:
+    """DMA.registers: the channel's 16 register words (its 4 alias groups)."""
+
+    def __init__(self, base):
+        self._base = base
+
+    def __getitem__(self, index):
+        return _chip.backend.mem32_read(self._base + 4 * index)
+
+    def __setitem__(self, index, value):
+        _chip.backend.mem32_write(self._base + 4 * index, value & 0xFFFFFFFF)
+
+    def __len__(self):
+        return 16
+
+
+class DMA:
+    """One claimed DMA channel, with MicroPython's rp2.DMA interface."""
+
+    def __init__(self):
+        self.channel = _chip.backend.dma_claim()
+        self._closed = False
+
+    def __repr__(self):
+        return "DMA(%d)" % self.channel
+
+    def _check(self):
+        if self._closed:
+            raise ValueError("channel closed")
+
+    def _reg(self, offset):
+        return _DMA_BASE + 0x40 * self.channel + offset
+
+    def _get(self, offset):
+        self._check()
+        return _chip.backend.mem32_read(self._reg(offset))
+
+    def _set(self, offset, value):
+        self._check()
+        _chip.backend.mem32_write(self._reg(offset), value & 0xFFFFFFFF)
+
+    @staticmethod
+    def _address(value, write):
+        if isinstance(value, int):
+            return value
+        if write:
+            raise OSError("DMA into a RAM buffer is not emulated")
+        return _sram.address(value)
+
+    # registers as attributes: read, write, count, ctrl (reading ctrl gives AL1_CTRL)
+    @property
+    def read(self):
+        return self._get(_CH_READ)
+
+    @read.setter
+    def read(self, value):
+        self._set(_CH_READ, self._address(value, False))
+
+    @property
+    def write(self):
+        return self._get(_CH_WRITE)
+
+    @write.setter
+    def write(self, value):
+        self._set(_CH_WRITE, self._address(value, True))
+
+    @property
+    def count(self):
+        return self._get(_CH_COUNT)
+
+    @count.setter
+    def count(self, value):
+        self._set(_CH_COUNT, value)
+
+    @property
+    def ctrl(self):
+        return self._get(_CH_AL1_CTRL)
+
+    @ctrl.setter
+    def ctrl(self, value):
+        self._set(_CH_AL1_CTRL, value)
+
+    @property
+    def registers(self):
+        self._check()
+        return _Registers(self._reg(0))
+
+    def config(self, read=None, write=None, count=None, ctrl=None, trigger=False):
+        """Set the given registers in this order; with trigger, the last one
+        written is its trigger alias (or, with none given, just start)."""
+        self._check()
+        writes = []
+        if read is not None:
+            writes.append((_CH_READ, _CH_AL3_READ_TRIG, self._address(read, False)))
+        if write is not None:
+            writes.append((_CH_WRITE, _CH_AL2_WRITE_TRIG, self._address(write, True)))
+        if count is not None:
+            writes.append((_CH_COUNT, _CH_AL1_COUNT_TRIG, count))
+        if ctrl is not None:
+            writes.append((_CH_AL1_CTRL, _CH_CTRL_TRIG, ctrl))
+        if trigger and not writes:
+            self._start()
+            return
+        for i, (plain, trig, value) in enumerate(writes):
+            self._set(trig if trigger and i == len(writes) - 1 else plain, value)
+
+    def _start(self):
+        _chip.backend.mem32_write(_DMA_BASE + _DMA_MULTI_CHAN_TRIGGER, 1 << self.channel)
+
+    def active(self, value=None):
+        """Start (1) or abort (0) the channel; True while it is busy."""
+        self._check()
+        if value is not None:
+            if value:
+                self._start()
+            else:
+                _chip.backend.mem32_write(_DMA_BASE + _DMA_CHAN_ABORT, 1 << self.channel)
+        return bool(self._get(_CH_AL1_CTRL) & _BUSY)
+
+    def pack_ctrl(self, default=None, **fields):
+        value = (_DEFAULT_CTRL | (self.channel & 0xF) << 11) if default is None else default
+        for name, shift, bits, read_only in _CTRL_FIELDS:
+            if name not in fields:
+                continue
+            field = int(fields.pop(name))
+            if read_only:
+                continue
+            mask = (1 << bits) - 1
+            if field & mask != field:
+                raise ValueError("bad field value")
+            value = (value & ~(mask << shift)) | field << shift
+        if fields:
+            raise TypeError("unknown ctrl field(s): " + ", ".join(fields))
+        return value & 0xFFFFFFFF
+
+    @staticmethod
+    def unpack_ctrl(value):
+        out = {}
+        for name, shift, bits, _ in _CTRL_FIELDS:
+            out[name] = (value >> shift) & ((1 << bits) - 1)
+        return out
+
+    def irq(self, handler=None, hard=False):
+        raise OSError("DMA interrupts are not emulated")
+
+    def close(self):
+        if not self._closed:
+            _chip.backend.dma_release(self.channel)
+            self._closed = True

@@ -1,12 +1,15 @@
 """Virtual-board boot (runs under MicroPython): attach the chip link, then run
 the firmware's main.py unchanged.
 
-    micropython vboard_main.py REQUEST_FIFO REPLY_FIFO FIRMWARE_DIR BOARD_JSON
+    micropython vboard_main.py REQUEST_FIFO REPLY_FIFO FIRMWARE_DIR FLASH_DIR
+
+FLASH_DIR stands in for the Pico's flash filesystem root (board.json,
+device.key).
 """
 
 import sys
 
-request_path, reply_path, firmware_dir, board_path = sys.argv[1:5]
+request_path, reply_path, firmware_dir, flash_dir = sys.argv[1:5]
 sys.path.append(firmware_dir + "/lib")
 sys.path.append(firmware_dir)
 
@@ -17,4 +20,4 @@ _chip.backend = ChipLink(request_path, reply_path)
 
 import main  # noqa: E402
 
-main.run(board_path)
+main.run(flash_dir + "/")

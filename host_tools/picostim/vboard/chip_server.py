@@ -10,9 +10,9 @@ from picostim.chip.model import ChipError, ChipModel
 
 METHODS = frozenset(
     (
-        "gpio_function gpio_pull sio_direction sio_write gpio_read bootsel pwm_set pio_write_instr "
+        "gpio_function gpio_pull sio_direction sio_write gpio_read bootsel pio_write_instr "
         "sm_configure pio_pin sm_active sm_set_active sm_restart sm_exec sm_sideset_count sm_put sm_get "
-        "sm_tx_level sm_rx_level mem32_read mem32_write"
+        "sm_tx_level sm_rx_level mem32_read mem32_write dma_claim dma_release sram_alloc sram_write"
     ).split()
 )
 

@@ -21,7 +21,7 @@ class SimProcess:
             argv += ["--trace", str(trace)]
         if heap:
             argv += ["--heap", heap]
-        self.process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert self.process.stdout
         ready, _, _ = select.select([self.process.stdout], [], [], start_timeout)
         first = self.process.stdout.readline() if ready else ""
@@ -36,6 +36,12 @@ class SimProcess:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    def control(self, line: str) -> None:
+        """Act on the board from outside, e.g. "button press" or "pin 26 1"."""
+        assert self.process.stdin
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+
     def running(self) -> bool:
         return self.process.poll() is None
 
@@ -48,6 +54,7 @@ class SimProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if self.process.stdout:
-            self.process.stdout.close()
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream:
+                stream.close()
         return self.process.returncode

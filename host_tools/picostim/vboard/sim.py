@@ -26,21 +26,27 @@ import time
 import tty
 from pathlib import Path
 
+from picostim.auth import DEV_KEY
 from picostim.boards import board_path, load_board
 from picostim.chip.firmware_host import ROOT, STAND_INS
 from picostim.chip.model import SYS_HZ, ChipModel
 from picostim.chip.trace import VcdTrace
+from picostim.vboard import HEAP as _HEAP
 from picostim.vboard.chip_server import ChipServer
 
-HEAP = "192K"  # close to the MicroPython heap of a Pico (RP2040, 264 KB SRAM)
+HEAP = _HEAP  # see picostim.vboard
 FIRMWARE_DIR = ROOT / "firmware"
 BOOT = STAND_INS / "vboard_main.py"
 SLICE_CYCLES = SYS_HZ // 1000  # emulate at most 1 ms between looks at the link
+CALL_CYCLES = 2500  # 20 us of emulated time per firmware chip call
+BURST_WAIT_S = 0.0005  # a firmware call sequence: the next call comes within this
+BURST_LIMIT_S = 0.02  # then look at the serial port and the clock again
 OUT_LIMIT = 1 << 16  # bytes buffered towards a host that is not reading
 QUICK_EXIT_S = 2.0
 QUICK_EXITS = 3
 STOP_GRACE_S = 3.0
 CTRL_C = 3
+CONTROL_HELP = "controls: 'button press', 'button release', 'pin <gpio> 0|1'"
 
 
 class SimError(Exception):
@@ -58,7 +64,7 @@ def micropython_binary() -> str:
 class Firmware:
     """One run of the firmware in a MicroPython process (a boot of the board)."""
 
-    def __init__(self, workdir: Path, serial: int, board_json: Path, heap: str):
+    def __init__(self, workdir: Path, serial: int, flash: Path, heap: str):
         self.request = workdir / f"request{serial}"
         self.reply = workdir / f"reply{serial}"
         os.mkfifo(self.request)
@@ -67,7 +73,7 @@ class Firmware:
         self.request_fd = os.open(self.request, os.O_RDWR | os.O_NONBLOCK)
         self.reply_fd = os.open(self.reply, os.O_RDWR)
         argv = [micropython_binary(), "-X", f"heapsize={heap}", "-i", str(BOOT)]
-        argv += [str(self.request), str(self.reply), str(FIRMWARE_DIR), str(board_json)]
+        argv += [str(self.request), str(self.reply), str(FIRMWARE_DIR), str(flash)]
         self.process = subprocess.Popen(
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0, start_new_session=True
         )
@@ -103,7 +109,9 @@ class Firmware:
 
 
 class VirtualBoard:
-    def __init__(self, board: str = "pico", trace: str | None = None, heap: str = HEAP, log=sys.stderr):
+    def __init__(
+        self, board: str = "pico", trace: str | None = None, heap: str = HEAP, log=sys.stderr, control: bool = False
+    ):
         self.board_json = board_path(board).resolve()
         self.board = load_board(board)
         self.heap = heap
@@ -120,6 +128,12 @@ class VirtualBoard:
         os.set_blocking(self.master, False)
         self.port = os.ttyname(self.slave)
         self._workdir = Path(tempfile.mkdtemp(prefix="picostim-sim-"))
+        self.flash = self._workdir / "flash"  # the board's filesystem root
+        self.flash.mkdir()
+        shutil.copyfile(self.board_json, self.flash / "board.json")
+        (self.flash / "device.key").write_text(DEV_KEY.hex() + "\n")
+        self._control = sys.stdin if control else None
+        self._control_buf = b""
         self._boots = 0
         self._quick_exits = 0
         self._to_board: list[bytes | None] = []  # None: a Ctrl-C to deliver in order
@@ -140,7 +154,7 @@ class VirtualBoard:
         self.server.reset()
         self._to_board.clear()
         self._boots += 1
-        self.firmware = Firmware(self._workdir, self._boots, self.board_json, self.heap)
+        self.firmware = Firmware(self._workdir, self._boots, self.flash, self.heap)
 
     def _firmware_exited(self, code: int) -> bool:
         """Soft reset after the firmware ends; False when it keeps dying at boot."""
@@ -200,6 +214,8 @@ class VirtualBoard:
         fw = self.firmware
         assert fw
         readers = [fw.request_fd, fw.stdout]
+        if self._control is not None:
+            readers.append(self._control.fileno())
         if sum(len(c) for c in self._to_board if c) < OUT_LIMIT:
             readers.append(self.master)  # else the host waits, as on a full USB FIFO
         writers = []
@@ -214,17 +230,58 @@ class VirtualBoard:
             self._from_firmware(fw)
         if self.master in ready_r:
             self._from_host()
+        if self._control is not None and self._control.fileno() in ready_r:
+            self._from_control()
         if fw.stdin in ready_w:
             self._to_firmware(fw)
         if self.master in ready_w:
             self._flush_to_host()
 
     def _serve_link(self, fw: Firmware):
-        try:
-            data = os.read(fw.request_fd, 65536)
-        except BlockingIOError:
+        """Serve the firmware's chip calls back to back while it makes them.
+
+        Each call costs CALL_CYCLES of emulated time, about what a MicroPython
+        call into `machine`/`rp2` takes on the Pico, so a sequence of calls
+        (check the pulse SM is idle, then set both DAC levels) spans the
+        microseconds it would on the chip, not a pacing slice."""
+        deadline = time.monotonic() + BURST_LIMIT_S
+        while True:
+            try:
+                data = os.read(fw.request_fd, 65536)
+            except BlockingIOError:
+                data = b""
+            if data:
+                calls = self.server.calls
+                os.write(fw.reply_fd, self.server.feed(data))
+                self.chip.run(CALL_CYCLES * (self.server.calls - calls))
+            if time.monotonic() > deadline or not select.select([fw.request_fd], [], [], BURST_WAIT_S)[0]:
+                return
+
+    def _from_control(self):
+        """Lines on stdin act on the board from outside: see CONTROL_HELP."""
+        assert self._control is not None
+        data = os.read(self._control.fileno(), 4096)
+        if not data:
+            self._control = None  # stdin closed: nothing more to act on
             return
-        os.write(fw.reply_fd, self.server.feed(data))
+        self._control_buf += data
+        while b"\n" in self._control_buf:
+            line, self._control_buf = self._control_buf.split(b"\n", 1)
+            message = self.control(line.decode("ascii", "replace"))
+            print(f"picostim sim: {message}", file=self.log, flush=True)
+
+    def control(self, line: str) -> str:
+        words = line.split()
+        try:
+            if words[:1] == ["button"] and len(words) == 2 and words[1] in ("press", "release"):
+                self.chip.bootsel_pressed = words[1] == "press"
+                return f"button {words[1]}ed"
+            if words[:1] == ["pin"] and len(words) == 3 and words[2] in ("0", "1"):
+                self.chip.set_input(int(words[1]), int(words[2]))
+                return f"pin {int(words[1])} driven {words[2]}"
+        except ValueError:
+            pass
+        return f"unknown control {line!r}; {CONTROL_HELP}"
 
     def _from_firmware(self, fw: Firmware):
         try:
@@ -276,7 +333,7 @@ class VirtualBoard:
 
 def run_sim(board: str = "pico", trace: str | None = None, heap: str = HEAP) -> int:
     try:
-        vboard = VirtualBoard(board, trace, heap)
+        vboard = VirtualBoard(board, trace, heap, control=True)
     except (FileNotFoundError, SimError) as exc:
         print(f"picostim sim: {exc}", file=sys.stderr)
         return 2
@@ -285,7 +342,8 @@ def run_sim(board: str = "pico", trace: str | None = None, heap: str = HEAP) -> 
     print(f"PORT {vboard.port}", flush=True)
     where = f"; trace -> {trace}" if trace else ""
     print(
-        f"picostim sim: board {vboard.board['name']} on {vboard.port} (MicroPython heap {heap}){where}; Ctrl-C to stop",
+        f"picostim sim: board {vboard.board['name']} on {vboard.port} (MicroPython heap {heap}){where}; "
+        f"Ctrl-C to stop; {CONTROL_HELP} on stdin",
         file=sys.stderr,
         flush=True,
     )

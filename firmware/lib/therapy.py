@@ -1,0 +1,217 @@
+"""Therapy model: stored programs, named groups, the clinician's limits for
+the patient, and clinic settings to restore (pure; MicroPython and CPython).
+
+    therapy = Therapy(board)
+    therapy.change({"amp_ua": 2500}, CLINICIAN)   # checked as a whole, or StimError
+    therapy.change({"amp_ua": 2600}, PATIENT)     # only within the patient's window
+    therapy.select(2); therapy.define_group("walking", 2); therapy.select_group("walking")
+    therapy.restore()                             # back to what the clinician set
+
+A slot holds a full stimulation Program plus its therapy settings (ramp,
+cycling, train duration, amplitude step) and the patient's permissions: the
+keys the patient may change and a min/max window for amp, pw and rate.
+Every change is validated against the board's ranges and absolute safety
+limits (safety.py) before anything is stored.
+"""
+
+from stim_program import E_RANGE, E_VALUE, Program, StimError
+
+PATIENT = "patient"
+CLINICIAN = "clinician"
+E_LOCKED = "LOCKED"  # the clinician has not given this setting to the patient
+E_PATIENT_RANGE = "PATIENT_RANGE"  # outside the clinician's window for the patient
+E_ROLE = "ROLE"  # needs the clinician role
+E_NOT_FOUND = "NOT_FOUND"  # no such program or group
+
+SLOTS = 8
+MAX_GROUPS = 8
+# Program fields and the protocol names the patient permissions use
+PROGRAM_FIELDS = ("amp_ua", "pw_us", "ipg_us", "rate_hz", "asym", "cathodes", "anodes", "burst_count", "burst_rate_hz")
+PATIENT_KEYS = {"amp": "amp_ua", "pw": "pw_us", "rate": "rate_hz", "cathodes": "cathodes", "anodes": "anodes"}
+WINDOWS = {"amp_ua": "amp", "pw_us": "pw", "rate_hz": "rate"}  # field -> protocol name
+_UNITS = {"amp_ua": "uA", "pw_us": "us", "rate_hz": "Hz"}
+# Slot settings besides the program, with defaults. Times in ms.
+SLOT_DEFAULTS = {
+    "step_ua": 100,
+    "ramp_ms": 2000,  # soft start / soft stop, on by default
+    "cycle_on_ms": 0,  # 0: no cycling
+    "cycle_off_ms": 0,
+    "train_ms": 0,  # 0: until OFF
+}
+SLOT_LIMITS = {"ramp_ms": 60000, "cycle_on_ms": 3600000, "cycle_off_ms": 3600000, "train_ms": 86400000}
+DEFAULT_PROGRAM = {"amp_ua": 0, "pw_us": 210, "ipg_us": 20, "rate_hz": 60, "cathodes": (0,), "anodes": (1,), "asym": 1}
+
+
+class Slot:
+    def __init__(self, number, limits):
+        self.number = number
+        self.name = "P%d" % number
+        self.program = Program(**DEFAULT_PROGRAM)
+        self.clinic = self.program  # what RESTORE returns to
+        self.settings = dict(SLOT_DEFAULTS)
+        self.patient_keys = ("amp",)
+        self.window = {}  # field -> (low, high) for the patient
+        for field, key in (("amp_ua", "amplitude_ua"), ("pw_us", "pulse_width_us"), ("rate_hz", "rate_hz")):
+            self.window[field] = (limits[key][0], limits[key][1])
+
+
+class Therapy:
+    def __init__(self, board, safety_check=None):
+        self.limits = board["limits"]
+        self.contact_count = board["contacts"]["count"]
+        self.safety_check = safety_check  # callable(program) -> report, raises StimError
+        self.slots = [Slot(n + 1, self.limits) for n in range(SLOTS)]
+        self.active = self.slots[0]
+        self.groups = {}  # name -> slot number
+        self.group = None
+
+    # -- reading --------------------------------------------------------------------
+    def program(self):
+        return self.active.program
+
+    def setting(self, field):
+        return self.active.settings[field]
+
+    # -- changes ----------------------------------------------------------------------
+    def check(self, program):
+        """Board ranges, then the absolute safety limits; returns the safety report."""
+        program.validate(self.limits, self.contact_count)
+        return self.safety_check(program) if self.safety_check else None
+
+    def change(self, changes, role):
+        """Apply {field: value} to the active slot, all or nothing.
+
+        Fields: Program fields, slot settings (step_ua, ramp_ms, ...), the
+        patient's windows (amp_ua_min, ..., rate_hz_max), patient_keys, name."""
+        slot = self.active
+        program_changes = {}
+        settings = dict(slot.settings)
+        window = dict(slot.window)
+        patient_keys = slot.patient_keys
+        name = slot.name
+        for field in changes:
+            value = changes[field]
+            if field in PROGRAM_FIELDS:
+                program_changes[field] = value
+                continue
+            if role != CLINICIAN:
+                raise StimError(E_LOCKED, "%s is a clinician setting" % _label(field))
+            if field in settings:
+                settings[field] = self._slot_value(field, value)
+            elif field.endswith("_min") or field.endswith("_max"):
+                base = field[:-4]
+                if base not in window:
+                    raise StimError(E_VALUE, "no patient window for " + field)
+                low, high = window[base]
+                window[base] = (value, high) if field.endswith("_min") else (low, value)
+            elif field == "patient_keys":
+                for key in value:
+                    if key not in PATIENT_KEYS:
+                        raise StimError(E_VALUE, "patient may change only %s" % ",".join(sorted(PATIENT_KEYS)))
+                patient_keys = tuple(value)
+            elif field == "name":
+                name = value
+            else:
+                raise StimError(E_VALUE, "unknown setting " + field)
+        step = settings["step_ua"]
+        if not 1 <= step <= self.limits["amplitude_ua"][1]:
+            raise StimError(E_RANGE, "step=%duA outside 1..%duA" % (step, self.limits["amplitude_ua"][1]))
+        self._check_windows(window)
+        program = slot.program.copy(**program_changes)
+        if role != CLINICIAN:
+            self._check_patient(program_changes, program, slot)
+        report = self.check(program)
+        clinic = slot.clinic
+        if role == CLINICIAN:
+            # The clinic setting takes what the clinician changed, nothing the patient did.
+            clinic = slot.clinic.copy(**program_changes)
+            self.check(clinic)
+        slot.program = program
+        slot.settings = settings
+        slot.window = window
+        slot.patient_keys = patient_keys
+        slot.name = name
+        slot.clinic = clinic
+        return report
+
+    def step_amplitude(self, direction, role):
+        amp = self.active.program.amp_ua + direction * self.active.settings["step_ua"]
+        low, high = self.limits["amplitude_ua"]
+        if not low <= amp <= high:
+            raise StimError(E_RANGE, "amp=%duA outside %d..%duA" % (amp, low, high))
+        return self.change({"amp_ua": amp}, role)
+
+    def restore(self):
+        """The active program back to the clinician's setting."""
+        report = self.check(self.active.clinic)
+        self.active.program = self.active.clinic
+        return report
+
+    def select(self, number):
+        if not 1 <= number <= SLOTS:
+            raise StimError(E_NOT_FOUND, "program %d: programs are 1..%d" % (number, SLOTS))
+        slot = self.slots[number - 1]
+        report = self.check(slot.program)
+        self.active = slot
+        self.group = None
+        return report
+
+    def define_group(self, name, number):
+        if not 1 <= number <= SLOTS:
+            raise StimError(E_NOT_FOUND, "program %d: programs are 1..%d" % (number, SLOTS))
+        if name not in self.groups and len(self.groups) >= MAX_GROUPS:
+            raise StimError(E_RANGE, "at most %d groups" % MAX_GROUPS)
+        self.groups[name] = number
+
+    def select_group(self, name):
+        if name not in self.groups:
+            raise StimError(E_NOT_FOUND, "no group %r (groups: %s)" % (name, ",".join(sorted(self.groups)) or "none"))
+        report = self.select(self.groups[name])
+        self.group = name
+        return report
+
+    # -- checks -------------------------------------------------------------------------
+    def _slot_value(self, field, value):
+        high = SLOT_LIMITS.get(field)
+        if high is not None and not 0 <= value <= high:
+            raise StimError(E_RANGE, "%s=%dms outside 0..%dms" % (_label(field), value, high))
+        return value
+
+    def _check_windows(self, window):
+        for field in window:
+            low, high = window[field]
+            key = {"amp_ua": "amplitude_ua", "pw_us": "pulse_width_us", "rate_hz": "rate_hz"}[field]
+            board_low, board_high = self.limits[key]
+            if not board_low <= low <= high <= board_high:
+                raise StimError(
+                    E_RANGE, "%s window %d..%d must lie in %d..%d" % (WINDOWS[field], low, high, board_low, board_high)
+                )
+
+    def _check_patient(self, changes, program, slot):
+        for field in changes:
+            if getattr(program, field) == getattr(slot.program, field):
+                continue  # restating a value is no change
+            key = _label(field)
+            if key not in slot.patient_keys:
+                raise StimError(E_LOCKED, "%s is locked by the clinician" % key)
+            if field in slot.window:
+                low, high = slot.window[field]
+                value = getattr(program, field)
+                unit = _UNITS[field]
+                if not low <= value <= high:
+                    raise StimError(
+                        E_PATIENT_RANGE,
+                        "%s=%d%s outside the clinician's window %d..%d%s" % (key, value, unit, low, high, unit),
+                    )
+
+
+def _label(field):
+    """Protocol name of a field: amp_ua -> amp, ramp_ms -> ramp, amp_ua_min -> amp_min."""
+    if field == "patient_keys":
+        return "patient"
+    if field.endswith("_min") or field.endswith("_max"):
+        return _label(field[:-4]) + field[-4:]
+    for suffix in ("_ua", "_us", "_hz", "_ms"):
+        if field.endswith(suffix):
+            return field[: -len(suffix)]
+    return field
