@@ -19,7 +19,7 @@ from picostim.vboard.launcher import SimProcess
 MIX = (
     "STATUS",
     "SET amp={amp}uA",
-    "HELLO",
+    "LIMITS",  # (HELLO would end the clinician session)
     "SET pw={pw}us rate={rate}Hz",
     "AMP UP",
     "AMP DOWN",
@@ -34,7 +34,8 @@ def command(i):
 
 def run(commands, heap):
     with SimProcess(heap=heap) as sim, Programmer(sim.port, timeout=10) as board:
-        board.send("SET amp=1mA cathodes=2 anodes=3")
+        board.login()  # the clinician role: every SET in the mix is a real change
+        board.send("SET amp=1mA cathodes=2 anodes=3 ramp=0ms")
         board.on()
         start_heap = board.diag()
         latencies = []

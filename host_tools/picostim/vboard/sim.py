@@ -41,7 +41,8 @@ SLICE_CYCLES = SYS_HZ // 1000  # emulate at most 1 ms between looks at the link
 CALL_CYCLES = 2500  # 20 us of emulated time per firmware chip call
 BURST_WAIT_S = 0.0005  # a firmware call sequence: the next call comes within this
 BURST_LIMIT_S = 0.02  # then look at the serial port and the clock again
-OUT_LIMIT = 1 << 16  # bytes buffered towards a host that is not reading
+OUT_LIMIT = 1 << 16  # bytes buffered towards a host that is not reading (then the firmware waits)
+STALE_HOST_S = 1.0  # a host that read nothing for this long is gone: its output is dropped
 QUICK_EXIT_S = 2.0
 QUICK_EXITS = 3
 STOP_GRACE_S = 3.0
@@ -138,6 +139,7 @@ class VirtualBoard:
         self._quick_exits = 0
         self._to_board: list[bytes | None] = []  # None: a Ctrl-C to deliver in order
         self._to_host = bytearray()
+        self._host_read_at = time.monotonic()
         self._stop_at: float | None = None
         self.firmware: Firmware | None = None
 
@@ -213,7 +215,11 @@ class VirtualBoard:
     def _exchange(self, timeout: float):
         fw = self.firmware
         assert fw
-        readers = [fw.request_fd, fw.stdout]
+        readers = [fw.request_fd]
+        if len(self._to_host) < OUT_LIMIT:
+            readers.append(fw.stdout)  # else the firmware's writes wait, as on a full USB FIFO
+        elif time.monotonic() - self._host_read_at > STALE_HOST_S:
+            self._to_host.clear()  # nobody is reading: like USB CDC with no host, output is lost
         if self._control is not None:
             readers.append(self._control.fileno())
         if sum(len(c) for c in self._to_board if c) < OUT_LIMIT:
@@ -288,8 +294,7 @@ class VirtualBoard:
             data = os.read(fw.stdout, 65536)
         except BlockingIOError:
             return
-        room = OUT_LIMIT - len(self._to_host)
-        self._to_host += data[: max(room, 0)]  # beyond that, like a host that never reads: lost
+        self._to_host += data
 
     def _from_host(self):
         try:
@@ -329,6 +334,8 @@ class VirtualBoard:
         except (BlockingIOError, OSError):
             return
         del self._to_host[:sent]
+        if sent:
+            self._host_read_at = time.monotonic()
 
 
 def run_sim(board: str = "pico", trace: str | None = None, heap: str = HEAP) -> int:
