@@ -248,8 +248,8 @@ class VirtualBoard:
 
         Each call costs CALL_CYCLES of emulated time, about what a MicroPython
         call into `machine`/`rp2` takes on the Pico, so a sequence of calls
-        (check the pulse SM is idle, then set both DAC levels) spans the
-        microseconds it would on the chip, not a pacing slice."""
+        (e.g. checking that a queued update was taken, then queueing the next)
+        spans the microseconds it would on the chip, not a pacing slice."""
         deadline = time.monotonic() + BURST_LIMIT_S
         while True:
             try:
