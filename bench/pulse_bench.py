@@ -59,17 +59,8 @@ def check(fields, count):
     session.run(timing.period * (count + 1) + timing.pulse() + 100)
     wall = time.perf_counter() - started
     found = pulses(session)
-    error = 0
-    for p in found:
-        error = max(
-            error,
-            abs(p.cathodic_ns - timing.cathodic),
-            abs(p.interphase_ns - timing.interphase),
-            abs(p.anodic_ns - timing.anodic),
-            0 if p.balanced else 10**9,
-        )
     periods = [p.period_ns for p in found if p.period_ns is not None]
-    error = max([error] + [abs(x - timing.period) for x in periods])
+    error = max([shape_error(found, timing)] + [abs(x - timing.period) for x in periods])
     jitter = max(periods) - min(periods) if periods else 0
     return len(found), error, jitter, session.chip.cycle, wall
 

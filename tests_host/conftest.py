@@ -1,7 +1,11 @@
+import sys
+from pathlib import Path
+
 import pytest
 from picostim.chip import firmware_host
 
 firmware_host.add_paths()  # firmware/lib and the host machine/rp2 stand-ins
+sys.path.insert(0, str(Path(__file__).parent / "mpy"))  # test doubles shared with the check scripts
 
 
 def pytest_addoption(parser):

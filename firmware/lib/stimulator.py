@@ -138,7 +138,8 @@ class Stimulator:
             self.stop_reason = "train"
             self._ramp_down(now)
         if self.phase == RAMP_UP:
-            if self._position(now)[0] == self._position(now)[1]:
+            num, den = self._position(now)
+            if num == den:
                 self.phase = STEADY
                 self._since = now
             self._drive(now)

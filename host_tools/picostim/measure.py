@@ -215,6 +215,9 @@ def as_dicts(pulses):
     return [asdict(p) for p in pulses]
 
 
+_BALANCED = {True: "yes", False: "NO", None: "n/a"}
+
+
 def format_table(pulses, ns_per_cycle=8):
     lines = [
         f"{'#':>5} {'start_us':>12} {'cath_us':>9} {'ipg_us':>8} {'anod_us':>9} {'period_us':>10} "
@@ -223,7 +226,7 @@ def format_table(pulses, ns_per_cycle=8):
     for i, p in enumerate(pulses):
         period = f"{p.period_ns / 1000:.3f}" if p.period_ns is not None else "-"
         charge = f"{p.charge_cathodic_nc:.3f}" if p.charge_cathodic_nc is not None else "-"
-        balanced = {True: "yes", False: "NO", None: "n/a"}[p.balanced]
+        balanced = _BALANCED[p.balanced]
         lines.append(
             f"{i:>5} {p.start_ns / 1000:>12.3f} {p.cathodic_ns / 1000:>9.3f} {p.interphase_ns / 1000:>8.3f} "
             f"{p.anodic_ns / 1000:>9.3f} {period:>10} {','.join(map(str, p.cathodes)):>9} "
@@ -259,7 +262,7 @@ def format_runs(pulses):
     for first, count, p in runs(pulses):
         period = f"{p.period_ns / 1000:.3f}" if p.period_ns is not None else "(last)"
         amp = f"{p.cathodic_ua:.0f}" if p.cathodic_ua is not None else "-"
-        balanced = {True: "yes", False: "NO", None: "n/a"}[p.balanced]
+        balanced = _BALANCED[p.balanced]
         lines.append(
             f"{f'{first}-{first + count - 1}':>13} {count:>6} {p.cathodic_ns / 1000:>8.3f} "
             f"{p.interphase_ns / 1000:>7.3f} {p.anodic_ns / 1000:>8.3f} {period:>10} "

@@ -4,6 +4,7 @@ import sys
 
 sys.path.insert(0, ".")  # run from firmware/lib
 sys.path.append("../../host_tools/picostim/mpy")  # rp2 stand-in: pulse_pio assembles at import
+from fakes import LIMITS  # noqa: E402  (a profile without the burst keys: the defaults apply)
 from pulse_pio import (  # noqa: E402
     END_WORD,
     RATE_OVERHEAD,
@@ -29,15 +30,7 @@ from stim_program import (  # noqa: E402
 )
 
 SYS_HZ = 125000000
-# A board profile without the burst keys: the defaults apply.
-LIMITS = {
-    "amplitude_ua": [0, 25500],
-    "pulse_width_us": [10, 1000],
-    "interphase_us": [0, 1000],
-    "rate_hz": [2, 10000],
-    "asymmetry": [1, 8],
-    "min_rest_us": 1,
-}
+
 checks = 0
 
 

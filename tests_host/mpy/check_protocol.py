@@ -6,13 +6,13 @@ import json
 import sys
 
 sys.path.insert(0, ".")  # run from firmware/lib
-import hashlib
 from binascii import hexlify, unhexlify
 
 import protocol
 import safety
 from auth import DEV_KEY, Auth, hmac_sha256
 from commands import Commands
+from fakes import FakeEngine, Randomness  # noqa: E402  (tests_host/mpy, the script's own folder)
 from line_reader import E_EMPTY, E_ENCODING, E_LONG, E_TIMEOUT, LINE, LineReader
 from stim_program import E_RANGE, Program, StimError, Timing, timing
 from stimulator import Stimulator
@@ -69,79 +69,6 @@ def eq(got, want, what=""):
     if got != want:
         raise AssertionError("%s: got %r, want %r" % (what, got, want))
     checks += 1
-
-
-class FakeEngine:
-    """Records what the Stimulator asks of the pulse engine and models its
-    states like pulse_engine.PulseEngine: idle -> running -> stopping -> idle
-    (restarting while an asym change waits for the pulse to end); pending()
-    until the last update has been taken (one poll)."""
-
-    def __init__(self, stop_polls=2):
-        self.state = "idle"
-        self.calls = []  # ("start"|"update", Timing, Program) or ("stop",)
-        self.polls = 0
-        self.stop_polls = stop_polls  # polls a stop takes to finish the pulse in progress
-        self._left = 0
-        self._queued = 0
-        self._asym = None
-
-    def start(self, timing, program):
-        if self.state != "idle":
-            raise RuntimeError("engine is " + self.state)
-        self.calls.append(("start", timing, program))
-        self.state = "running"
-        self._asym = program.asym
-        self._queued = 0
-
-    def update(self, timing, program):
-        if self.state not in ("running", "restarting"):
-            raise RuntimeError("engine is " + self.state)
-        self.calls.append(("update", timing, program))
-        if program.asym != self._asym:
-            self.state = "restarting"
-            self._asym = program.asym
-        self._queued = 1
-
-    def stop(self):
-        self.calls.append(("stop",))
-        if self.state != "idle":
-            self.state = "stopping"
-            self._left = self.stop_polls
-            if self._left <= 0:
-                self._shutdown()
-        return self.state == "idle"
-
-    def poll(self):
-        self.polls += 1
-        if self.state == "stopping":
-            self._left -= 1
-            if self._left <= 0:
-                self._shutdown()
-        elif self.state == "restarting":
-            self.state = "running"
-            self._queued = 0
-        elif self._queued:
-            self._queued -= 1
-        return self.state == "idle" or not self.pending()
-
-    def pending(self):
-        return self.state == "restarting" or self._queued > 0
-
-    def _shutdown(self):
-        self.state = "idle"
-        self._queued = 0
-
-
-class Randomness:
-    """Deterministic stand-in for os.urandom: sha256 of a counter."""
-
-    def __init__(self):
-        self.n = 0
-
-    def __call__(self, count):
-        self.n += 1
-        return hashlib.sha256(("nonce %d" % self.n).encode()).digest()[:count]
 
 
 def fresh(diag=None):

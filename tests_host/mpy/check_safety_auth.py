@@ -9,6 +9,7 @@ from binascii import hexlify, unhexlify
 
 import safety
 from auth import CLINICIAN, DEV_KEY, E_AUTH, E_LOCKOUT, PATIENT, Auth, equal, hmac_sha256
+from fakes import Randomness  # noqa: E402  (tests_host/mpy, the script's own folder)
 from stim_program import E_CONTACTS, E_VALUE, Program, StimError
 
 checks = 0
@@ -197,20 +198,6 @@ ok(equal(b"abc", b"abc") and not equal(b"abc", b"abd") and not equal(b"abc", b"a
 ok(DEV_KEY == hashlib.sha256(b"picostim development key - not secret").digest() and len(DEV_KEY) == 32, "DEV_KEY")
 
 # ---- challenge-response --------------------------------------------------------
-
-
-class Randomness:
-    """Deterministic random bytes: sha256 of a counter."""
-
-    def __init__(self):
-        self.n = 0
-        self.given = []
-
-    def __call__(self, count):
-        self.n += 1
-        data = hashlib.sha256(("nonce %d" % self.n).encode()).digest()[:count]
-        self.given.append(data)
-        return data
 
 
 KEY = hashlib.sha256(b"check_safety_auth test key").digest()

@@ -3,16 +3,9 @@
 import sys
 
 sys.path.insert(0, ".")  # run from firmware/lib
+from fakes import LIMITS
 from stim_program import E_CONTACTS, E_FIT, E_RANGE, E_VALUE, Program, StimError, select_mask, timing
 
-LIMITS = {
-    "amplitude_ua": [0, 25500],
-    "pulse_width_us": [10, 1000],
-    "interphase_us": [0, 1000],
-    "rate_hz": [2, 10000],
-    "asymmetry": [1, 8],
-    "min_rest_us": 1,
-}
 checks = 0
 
 

@@ -19,6 +19,7 @@ import protocol
 import safety
 from auth import DEV_KEY, Auth, hmac_sha256
 from commands import Commands
+from fakes import FakeEngine, Randomness  # noqa: E402  (tests_host/mpy, the script's own folder)
 from stim_program import Program, timing
 from stimulator import RAMP_STEP_MS, Stimulator
 from therapy import PROGRAM_FIELDS, SLOTS, Therapy
@@ -47,85 +48,12 @@ def eq(got, want, what=""):
     checks += 1
 
 
-class FakeEngine:
-    """Records what the Stimulator asks of the pulse engine and models its
-    states like pulse_engine.PulseEngine: idle -> running -> stopping -> idle
-    (restarting while an asym change waits for the pulse to end); pending()
-    until the last update has been taken (one poll)."""
-
-    def __init__(self, stop_polls=2):
-        self.state = "idle"
-        self.calls = []  # ("start"|"update", Timing, Program) or ("stop",)
-        self.polls = 0
-        self.stop_polls = stop_polls  # polls a stop takes to finish the pulse in progress
-        self._left = 0
-        self._queued = 0
-        self._asym = None
-
-    def start(self, timing, program):
-        if self.state != "idle":
-            raise RuntimeError("engine is " + self.state)
-        self.calls.append(("start", timing, program))
-        self.state = "running"
-        self._asym = program.asym
-        self._queued = 0
-
-    def update(self, timing, program):
-        if self.state not in ("running", "restarting"):
-            raise RuntimeError("engine is " + self.state)
-        self.calls.append(("update", timing, program))
-        if program.asym != self._asym:
-            self.state = "restarting"
-            self._asym = program.asym
-        self._queued = 1
-
-    def stop(self):
-        self.calls.append(("stop",))
-        if self.state != "idle":
-            self.state = "stopping"
-            self._left = self.stop_polls
-            if self._left <= 0:
-                self._shutdown()
-        return self.state == "idle"
-
-    def poll(self):
-        self.polls += 1
-        if self.state == "stopping":
-            self._left -= 1
-            if self._left <= 0:
-                self._shutdown()
-        elif self.state == "restarting":
-            self.state = "running"
-            self._queued = 0
-        elif self._queued:
-            self._queued -= 1
-        return self.state == "idle" or not self.pending()
-
-    def pending(self):
-        return self.state == "restarting" or self._queued > 0
-
-    def _shutdown(self):
-        self.state = "idle"
-        self._queued = 0
-
-
-class Randomness:
-    """Deterministic stand-in for os.urandom: sha256 of a counter."""
-
-    def __init__(self):
-        self.n = 0
-
-    def __call__(self, count):
-        self.n += 1
-        return hashlib.sha256(("therapy nonce %d" % self.n).encode()).digest()[:count]
-
-
 def build(limits=SAFETY):
     """engine, commands wired like service.build (safety limits `limits`)."""
     therapy = Therapy(BOARD, lambda program: safety.check(program, limits))
     engine = FakeEngine()
     stim = Stimulator(BOARD, engine, therapy)
-    auth = Auth(DEV_KEY, Randomness())
+    auth = Auth(DEV_KEY, Randomness("therapy nonce"))
     return engine, Commands(therapy, stim, auth, "picostim test", describe_safety=safety.describe)
 
 

@@ -31,10 +31,9 @@ from picostim.boards import board_path, load_board
 from picostim.chip.firmware_host import ROOT, STAND_INS
 from picostim.chip.model import SYS_HZ, ChipModel
 from picostim.chip.trace import VcdTrace
-from picostim.vboard import HEAP as _HEAP
+from picostim.vboard import HEAP
 from picostim.vboard.chip_server import ChipServer
 
-HEAP = _HEAP  # see picostim.vboard
 FIRMWARE_DIR = ROOT / "firmware"
 BOOT = STAND_INS / "vboard_main.py"
 SLICE_CYCLES = SYS_HZ // 1000  # emulate at most 1 ms between looks at the link
