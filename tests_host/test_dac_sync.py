@@ -302,15 +302,15 @@ def test_shape_and_amplitude_changes_never_give_a_pulse_more_charge_than_both_se
 
 def test_default_dac_sm_and_profile_key():
     session = EngineSession("pico")
-    assert session.engine._dac.index == 3  # the 4th state machine of the block
+    assert (session.engine._dac.pio, session.engine._dac.index) == (1, 0)  # the other block's first SM
     board = dict(session.board, pio=dict(session.board["pio"], dac_sm=2))
     other = EngineSession(board)
-    assert other.engine._dac.index == 2
+    assert (other.engine._dac.pio, other.engine._dac.index) == (1, 2)
     program, timing = other.start(pw_us=100, ipg_us=10, rate_hz=1000, amp_ua=3000)
     other.run(4 * timing.period)
     assert len(pulses(other)) == 3 and all(p.balanced for p in pulses(other))
-    with pytest.raises(ValueError):
-        EngineSession(dict(session.board, pio=dict(session.board["pio"], dac_sm=1)))
+    with pytest.raises(ValueError):  # the pulse block has no room for it
+        EngineSession(dict(session.board, pio=dict(session.board["pio"], dac_block=0)))
     with pytest.raises(ValueError):
         EngineSession(dict(session.board, dac=dict(session.board["dac"], anodic_pin=20)))
 

@@ -25,9 +25,7 @@ count:
 .side_set 3
 check:
     mov y, status side 0
-    jmp !y take side 0
-    jmp wait side 0
-take:
+    jmp y-- wait side 0
     pull side 0
     mov x, osr side 0
     pull side 0
@@ -50,6 +48,17 @@ anodic:
 gap:
     jmp y-- gap side 1
 .wrap
+""",
+    "trigger_pio": """
+    wait 0 pin 0
+    wait 1 pin 0
+    mov x, isr
+pulse:
+    irq 2 rel
+    mov y, osr
+count:
+    jmp y-- count
+    jmp x-- pulse
 """,
     "dac_sync_pio": """
     wait 1 pin 0

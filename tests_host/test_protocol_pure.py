@@ -16,7 +16,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from line_reader import E_EMPTY, E_ENCODING, E_LONG, LINE, LineReader
 from mpy_checks import INTERPRETERS, run_checks
-from stim_program import StimError
+from stim_program import TRIGGER_MODES, StimError
 from stimulator import Stimulator
 from therapy import Therapy
 
@@ -95,6 +95,8 @@ def _value_strategy(key):
         return contacts
     if key == "patient":
         return names
+    if key == "trigger":
+        return st.sampled_from(TRIGGER_MODES)
     return st.integers(0, 10**9 - 1)  # digits: at most 9
 
 

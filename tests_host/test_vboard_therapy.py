@@ -217,3 +217,54 @@ def test_a_custom_train_of_1000_pulses_is_reproduced_exactly(tmp_path, loop):
         assert len(pulses) == 1000 and gaps == want
         assert "state=off" in answers[-1] and "stop=train_end" in answers[-1]
     assert all(p.balanced and not p.problems for p in pulses)
+
+
+def rising_edges(trace, pin):
+    return [t for t, v in read_vcd(str(trace)).get(f"gp{pin}", []) if v == 1]
+
+
+def falling_edges(trace, pin):
+    return [t for t, v in read_vcd(str(trace)).get(f"gp{pin}", [])[1:] if v == 0]
+
+
+def test_external_trigger_edge_mode_plays_n_pulses_per_edge(tmp_path):
+    setting = "SET amp=2mA pw=100us rate=1kHz ramp=0ms trigger=edge trigger_pulses=3"
+    lines = [(setting, 0), ("ON", 0.1)]
+    for _ in range(4):
+        lines += [("!pin 26 1", 0.05), ("!pin 26 0", 0.05)]
+    trace = tmp_path / "t.vcd"
+    answers, pulses = run_session(trace, lines + [("STATUS", 0)])
+    assert "trigger=edge trigger_pulses=3" in answers[-1] and "state=on" in answers[-1], answers[-1]
+    edges = rising_edges(trace, BOARD["trigger_pin"])
+    assert len(edges) == 4 and len(pulses) == 12, (edges, [p.start_ns for p in pulses])
+    latencies = set()
+    for k, edge in enumerate(edges):
+        train = pulses[3 * k : 3 * k + 3]
+        latencies.add(train[0].start_ns - edge)
+        assert [b.start_ns - a.start_ns for a, b in zip(train, train[1:], strict=False)] == [MS, MS]
+    assert len(latencies) == 1 and 0 < latencies.pop() <= 16 * 8  # one constant, a few cycles
+    assert all(p.balanced and not p.problems for p in pulses)
+
+
+def test_external_trigger_gate_mode_pulses_while_high(tmp_path):
+    setting = "SET amp=2mA pw=100us rate=1kHz ramp=0ms trigger=gate"
+    lines = [
+        (setting, 0),
+        ("ON", 0.1),
+        ("!pin 26 1", 0.08),
+        ("!pin 26 0", 0.1),
+        ("!pin 26 1", 0.05),
+        ("!pin 26 0", 0.05),
+    ]
+    trace = tmp_path / "t.vcd"
+    answers, pulses = run_session(trace, lines)
+    rises, falls = rising_edges(trace, BOARD["trigger_pin"]), falling_edges(trace, BOARD["trigger_pin"])
+    assert len(rises) == len(falls) == 2
+    runs = segments(pulses, gap_ns=2 * MS)
+    assert len(runs) == 2
+    for (first, last), rise, fall in zip(runs, rises, falls, strict=True):
+        assert 0 < first.start_ns - rise <= 16 * 8
+        inside = [p for p in pulses if first.start_ns <= p.start_ns <= last.start_ns]
+        assert [b.start_ns - a.start_ns for a, b in zip(inside, inside[1:], strict=False)] == [MS] * (len(inside) - 1)
+        assert last.start_ns <= fall < last.start_ns + MS  # the gate's fall ends the run within a period
+    assert all(p.balanced and not p.problems for p in pulses)

@@ -8,7 +8,7 @@ format answers (pure; MicroPython and CPython). See docs/PROTOCOL.md.
 Values are exact integers (no floats: the RP2040 port has single precision).
 """
 
-from stim_program import StimError
+from stim_program import TRIGGER_MODES, StimError
 
 PROTOCOL_VERSION = 2
 
@@ -38,6 +38,8 @@ SETTINGS = {
     "anodes": ("anodes", None, ""),
     "burst": ("burst_count", None, ""),
     "burst_rate": ("burst_rate_hz", _RATE, "Hz"),
+    "trigger": ("trigger", None, ""),
+    "trigger_pulses": ("trigger_pulses", None, ""),
     "step": ("step_ua", _CURRENT, "uA"),
     "ramp": ("ramp_ms", _DURATION, "ms"),
     "cycle_on": ("cycle_on_ms", _DURATION, "ms"),
@@ -63,6 +65,8 @@ STATUS_KEYS = (
     "anodes",
     "burst",
     "burst_rate",
+    "trigger",
+    "trigger_pulses",
     "step",
     "ramp",
     "cycle_on",
@@ -114,6 +118,8 @@ def parse_settings(args):
             out[field] = parse_names(key, text)
         elif key == "name":
             out[field] = parse_name(key, text)
+        elif key == "trigger":
+            out[field] = parse_choice(key, text, TRIGGER_MODES)
         elif units is None:
             out[field] = parse_decimal(key, text, 0)
         else:
@@ -141,6 +147,14 @@ def parse_names(key, text):
             raise StimError(E_VALUE, "%s: %r is not a list of setting names like amp,pw" % (key, text))
         names.append(part)
     return tuple(names)
+
+
+def parse_choice(key, text, choices):
+    """'Edge' -> 'edge' when it is one of `choices`."""
+    value = text.lower()
+    if value not in choices:
+        raise StimError(E_VALUE, "%s: %r is not one of %s" % (key, text, "/".join(choices)))
+    return value
 
 
 def parse_name(key, text):

@@ -24,6 +24,8 @@ Where the rate SM's words come from (`engine.source`):
   ring, every pulse of the old one has started (pulse_pio: RING_TRAIL).
 * TRAIN: a custom train, the same two channels over the train's words; a
   one-shot train ends with a silent word that no pulse follows.
+* TRIGGER: no rate words; the trigger SM raises the rate SM's flag when the
+  trigger input says so (edge or gate mode, see pulse_pio.trigger_pio).
 
 Timing changes go to the rate side (a word, or a ring) and the pulse SM,
 which each take them at their own boundary. The engine orders the two so
@@ -54,6 +56,8 @@ import rp2
 from pulse_pio import (
     END_WORD,
     RING_WORDS,
+    TRIGGER_GATE_AT,
+    TRIGGER_SETTLE_AT,
     UPDATE_WORDS,
     WAIT_OPCODE,
     dac_sync_pio,
@@ -64,6 +68,8 @@ from pulse_pio import (
     rate_word,
     ring_lead_in,
     ring_words,
+    trigger_pio,
+    trigger_words,
 )
 
 _PIO_BASE = (0x50200000, 0x50300000)
@@ -71,6 +77,7 @@ _TXF0 = 0x010
 _RXF0 = 0x020
 _IRQ = 0x030
 _SM0_EXECCTRL = 0x0CC
+_WRAP_BOTTOM = 7  # EXECCTRL bit: where the program wraps to
 _SM0_INSTR = 0x0D8
 _SM_STRIDE = 0x18
 _DMA_BASE = 0x50000000
@@ -105,6 +112,7 @@ RESTARTING = "restarting"
 DIRECT = "direct"
 STREAM = "stream"
 TRAIN = "train"
+TRIGGER = "trigger"
 
 _PULSE = 0  # step kinds: 4 words for the pulse SM
 _RATE = 1  # 1 word for the rate SM (DIRECT)
@@ -135,16 +143,21 @@ class PulseEngine:
         phase = board["phase_pins"]
         if (phase["cathodic"], phase["anodic"]) != (phase["sync"] + 1, phase["sync"] + 2):
             raise ValueError("board phase_pins must be sync, sync+1 (cathodic), sync+2 (anodic)")
-        used = (pio["rate_sm"], pio["pulse_sm"])
-        dac_sm = pio.get("dac_sm", 3 if 3 not in used else 1)  # default: the 4th SM (SM 1 if 3 is taken)
-        if dac_sm in used or not 0 <= dac_sm <= 3:
-            raise ValueError("board pio: dac_sm must be a third state machine of the block")
+        # The DAC SM only watches a pin: it lives in the other block, which
+        # leaves this one's 32 instructions to the rate, pulse and trigger programs.
+        dac_block = pio.get("dac_block", 1 - pio["block"])
+        dac_sm = pio.get("dac_sm", 0)
+        if dac_block == pio["block"] or not 0 <= dac_sm <= 3:
+            raise ValueError("board pio: the DAC SM (dac_block, dac_sm) must be in the other PIO block")
         self._pio = pio["block"]
         self._rate_index = pio["rate_sm"]
         self._pulse_index = pio["pulse_sm"]
+        self._trigger_index = (self._rate_index + 2) % 4  # trigger_pio raises irq rel(2): the rate SM's flag
         self._rate = rp2.StateMachine(self._pio * 4 + self._rate_index)
         self._pulse = rp2.StateMachine(self._pio * 4 + self._pulse_index)
-        self._dac = rp2.StateMachine(self._pio * 4 + dac_sm)
+        self._trigger = rp2.StateMachine(self._pio * 4 + self._trigger_index)
+        self._dac = rp2.StateMachine(dac_block * 4 + dac_sm)
+        self._trigger_pin = board["trigger_pin"]
         self._select_base = board["contacts"]["select_base_pin"]
         self._select_count = 2 * board["contacts"]["count"]
         self._sync_pin = phase["sync"]
@@ -166,7 +179,7 @@ class PulseEngine:
         self.source = DIRECT
         self._ring = 0  # the ring the ring-address word points to (STREAM)
         self._train_end = 0  # one-shot train: the data channel's read address after the last word
-        self._init_dma(pio["block"], pio["rate_sm"], dac_sm)
+        self._init_dma(pio["block"], pio["rate_sm"], dac_block, dac_sm)
         self._all_low()
 
     # -- DMA ---------------------------------------------------------------------
@@ -195,7 +208,7 @@ class PulseEngine:
         cathodic, anodic = dac_counts(program.amp_ua, program.asym, self._full_scale_ua, self.dac_top)
         return cathodic << self._shifts[0] | anodic << self._shifts[1]
 
-    def _init_dma(self, block, rate_sm, dac_sm):
+    def _init_dma(self, block, rate_sm, dac_block, dac_sm):
         self._data = rp2.DMA()  # rate words into the rate SM's TX FIFO, paced by its DREQ
         self._reload = rp2.DMA()  # at the end of each pass: data channel READ_ADDR <- ring word
         self._data_read_addr = _DMA_BASE + _DMA_CH_STRIDE * _channel(self._data)  # its READ_ADDR register
@@ -221,7 +234,7 @@ class PulseEngine:
         # chained to a copy of the next CC word into PWM CC, chained back.
         self._tick = tick = rp2.DMA()
         self._copy = copy = rp2.DMA()
-        dreq = _DREQ_PIO_RX0[block] + dac_sm
+        dreq = _DREQ_PIO_RX0[dac_block] + dac_sm
         # (ctrl chained, ctrl not chained): the same transfer either way
         self._tick_ctrl = (
             tick.pack_ctrl(inc_read=False, inc_write=False, treq_sel=dreq, chain_to=_channel(copy)),
@@ -231,7 +244,7 @@ class PulseEngine:
             copy.pack_ctrl(inc_read=False, inc_write=False, chain_to=_channel(tick)),
             copy.pack_ctrl(inc_read=False, inc_write=False),
         )
-        self._rx_reg = _PIO_BASE[block] + _RXF0 + 4 * dac_sm
+        self._rx_reg = _PIO_BASE[dac_block] + _RXF0 + 4 * dac_sm
 
     def _address(self, buf):
         """The RAM address of a buffer, as the DMA sees it (data channel idle)."""
@@ -272,7 +285,8 @@ class PulseEngine:
         return not self._rate.tx_fifo()
 
     def _stop_dma(self):
-        if self.source == DIRECT:
+        if self.source in (DIRECT, TRIGGER):
+            self.source = DIRECT
             return
         self._data.config(ctrl=self._ctrl_once)  # no chaining: the abort must not re-arm it
         self._data.active(0)
@@ -362,11 +376,14 @@ class PulseEngine:
     # -- lifecycle ---------------------------------------------------------------
     def start(self, timing, program):
         """Start tonic (timing.burst_count 1) or burst stimulation; the first
-        pulse comes one period (a burst: the gap before a burst) after start."""
+        pulse comes one period (a burst: the gap before a burst) after start.
+        With timing.trigger "edge" or "gate" pulses wait for the trigger input."""
         if self.state != IDLE:
             raise RuntimeError("engine is " + self.state)
         self._prepare(timing, program)
-        if timing.burst_count > 1:
+        if timing.trigger != "off":
+            self._arm_trigger(timing)
+        elif timing.burst_count > 1:
             self._send_ring(timing)
         else:
             self._rate.put(rate_word(timing))
@@ -416,6 +433,35 @@ class PulseEngine:
         self._start_levels(self.level_word(program))
         self._pulse.put(array("I", pulse_words(timing)))
 
+    def _arm_trigger(self, timing):
+        """The trigger SM paces the pulse SM instead of the rate SM: period in
+        OSR, pulses per edge - 1 in ISR. It starts by counting out the DAC's
+        settling time (the first pulse can follow the input at once), then
+        waits for the input; gate mode wraps past the edge mode's re-arm."""
+        sm = self._trigger
+        pin = machine.Pin(self._trigger_pin, machine.Pin.IN, machine.Pin.PULL_DOWN)
+        sm.init(trigger_pio, freq=self.sys_hz, in_base=pin)
+        period, pulses = trigger_words(timing)
+        for word, load in ((self._dac_wait, "mov(y, osr)"), (pulses, "mov(isr, osr)"), (period, None)):
+            sm.put(word)
+            sm.exec("pull()")
+            if load:
+                sm.exec(load)
+        sm.exec("mov(x, null)")
+        execctrl = self._register(self._trigger_index, _SM0_EXECCTRL)
+        value = machine.mem32[execctrl]
+        start = value >> _WRAP_BOTTOM & 0x1F  # where the program was loaded
+        if timing.trigger == "gate":
+            bottom = start + TRIGGER_GATE_AT
+            machine.mem32[execctrl] = value & ~(0x1F << _WRAP_BOTTOM) | bottom << _WRAP_BOTTOM
+        sm.exec(start + TRIGGER_SETTLE_AT)  # an encoded jmp (always) is its target address
+        self.source = TRIGGER
+
+    def _pacers_off(self):
+        """No new pulse: neither the rate SM nor the trigger SM raises the flag."""
+        self._rate.active(0)
+        self._trigger.active(0)
+
     def _go(self, timing):
         self._timing = timing
         self._steps = []
@@ -424,7 +470,7 @@ class PulseEngine:
         self._settled(timing)
         self._dac.active(1)  # watching the sync pin before the first pulse
         self._pulse.active(1)
-        self._rate.active(1)
+        (self._trigger if self.source == TRIGGER else self._rate).active(1)
         self.state = RUNNING
 
     def update(self, timing, program):
@@ -440,8 +486,11 @@ class PulseEngine:
         word = self.level_word(program)
         moving = word != self._level or self._amp_next is not None or not self._level_landed()
         asym_changes = self._program is not None and program.asym != self._program.asym
-        if asym_changes or (moving and not self._latch_fits(timing)):
-            self._rate.active(0)  # no new pulse; restart once the current one ends
+        latest = self._next or self._timing
+        triggered = self.source == TRIGGER or timing.trigger != "off"
+        repace = triggered and latest is not None and timing.rate_key() != latest.rate_key()
+        if asym_changes or repace or (moving and not self._latch_fits(timing)):
+            self._pacers_off()  # no new pulse; restart once the current one ends
             self._restart_timing = timing
             self._restart_program = program
             self.state = RESTARTING
@@ -560,7 +609,7 @@ class PulseEngine:
         if self.state == IDLE:
             self._all_low()
             return True
-        self._rate.active(0)
+        self._pacers_off()
         self.state = STOPPING
         return self.poll()
 
@@ -577,7 +626,7 @@ class PulseEngine:
 
     def shutdown(self):
         """Everything off and low now, even mid-pulse (halt() waits for the pulse)."""
-        self._rate.active(0)
+        self._pacers_off()
         self._pulse.active(0)
         self._stop_dma()
         self._stop_levels()

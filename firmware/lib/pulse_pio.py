@@ -50,6 +50,12 @@ RING_WORDS = BURST_MAX + RING_TRAIL  # words per stream ring
 SILENT_CYCLES = 32  # length of each padding word in a ring (DMA refills in a few cycles)
 # The end of a one-shot train: the longest silent interval, repeated by pull(noblock).
 END_WORD = SILENT | COUNT_MAX
+TRIGGER_OVERHEAD = 4  # irq, mov, loop count+1, jmp x--
+GATE_EXTRA = 2  # gate mode: wait 1 + mov x in every period
+# trigger_pio addresses (from its start): the gate-mode entry, and the count
+# loop the SM starts in, counting out the DAC's settling before it can pulse.
+TRIGGER_GATE_AT = 1
+TRIGGER_SETTLE_AT = 5
 CATHODIC_OVERHEAD = 4
 ANODIC_OVERHEAD = 2
 UPDATE_WORDS = 4
@@ -82,9 +88,7 @@ def rate_pio():
 def pulse_pio():
     label("check")
     mov(y, status).side(0)  # 1  y = 0 only when a whole update is queued
-    jmp(not_y, "take").side(0)  # 1
-    jmp("wait").side(0)  # 1
-    label("take")
+    jmp(y_dec, "wait").side(0)  # 1  (STATUS is all ones otherwise)
     pull().side(0)  # 1  cathodic count
     mov(x, osr).side(0)  # 1
     pull().side(0)  # 1  interphase count
@@ -107,6 +111,23 @@ def pulse_pio():
     label("gap")
     jmp(y_dec, "gap").side(1)  # interphase: n cycles, then wraps to anodic
     wrap()
+
+
+@rp2.asm_pio()
+def trigger_pio():
+    # OSR = period count, ISR = pulses per edge - 1, loaded before start; the
+    # SM starts at TRIGGER_SETTLE_AT with Y = settling cycles and X = 0.
+    # Edge to pulse: wait, mov x, irq, then the pulse SM's wait (the chip adds
+    # its 2-cycle input synchroniser); tests/test_trigger.py measures it.
+    wait(0, pin, 0)  # edge mode: armed once the trigger input is low
+    wait(1, pin, 0)  # gate mode wraps here (and starts here)
+    mov(x, isr)  # 1
+    label("pulse")
+    irq(rel(2))  # 1  start a pulse: the rate SM's flag (this SM is rate SM + 2)
+    mov(y, osr)  # 1
+    label("count")
+    jmp(y_dec, "count")  # count+1
+    jmp(x_dec, "pulse")  # 1
 
 
 @rp2.asm_pio()
@@ -159,6 +180,18 @@ def train_words(intervals, loop):
     if not loop:
         words.append(END_WORD)
     return words
+
+
+def trigger_words(t):
+    """(OSR, ISR) for trigger_pio: the period count and the pulses per edge - 1.
+    Edge mode: pulses of one edge are TRIGGER_OVERHEAD + count apart, and the
+    last one's period runs out before the SM re-arms. Gate mode wraps past the
+    re-arm: each period also passes the `wait 1` and `mov x` (GATE_EXTRA cycles)."""
+    gate = t.trigger == "gate"
+    count = t.period - TRIGGER_OVERHEAD - (GATE_EXTRA if gate else 0)
+    if not 0 <= count <= COUNT_MAX:
+        raise ValueError("period of %d cycles outside what the trigger SM can count" % t.period)
+    return count, 0 if gate else t.trigger_pulses - 1
 
 
 def pulse_words(t):

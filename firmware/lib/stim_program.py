@@ -30,7 +30,15 @@ E_CONTACTS = "CONTACTS"  # bad contact selection
 E_VALUE = "VALUE"  # not a value of the right kind
 
 # Ranges used when a board profile's "limits" lacks the key.
-DEFAULT_LIMITS = {"burst_count": [1, 16], "burst_rate_hz": [2, 1000], "train_length": [1, 1024]}
+DEFAULT_LIMITS = {
+    "burst_count": [1, 16],
+    "burst_rate_hz": [2, 1000],
+    "train_length": [1, 1024],
+    "trigger_pulses": [1, 1024],
+}
+# External trigger input: "off" (free running), "edge" (each rising edge starts
+# trigger_pulses pulses at rate_hz), "gate" (pulses at rate_hz while it is high).
+TRIGGER_MODES = ("off", "edge", "gate")
 
 
 def _limit(limits, key):
@@ -63,6 +71,8 @@ class Program:
         asym=1,
         burst_count=1,
         burst_rate_hz=500,
+        trigger="off",
+        trigger_pulses=1,
     ):
         self.amp_ua = amp_ua
         self.pw_us = pw_us
@@ -73,6 +83,8 @@ class Program:
         self.asym = asym
         self.burst_count = burst_count  # pulses per burst; 1 = tonic
         self.burst_rate_hz = burst_rate_hz  # pulse rate within a burst
+        self.trigger = trigger  # one of TRIGGER_MODES
+        self.trigger_pulses = trigger_pulses  # pulses per rising edge ("edge")
 
     def copy(self, **changes):
         fields = self.as_dict()
@@ -93,6 +105,8 @@ class Program:
             "asym": self.asym,
             "burst_count": self.burst_count,
             "burst_rate_hz": self.burst_rate_hz,
+            "trigger": self.trigger,
+            "trigger_pulses": self.trigger_pulses,
         }
 
     def __eq__(self, other):
@@ -122,6 +136,7 @@ class Program:
             ("asym", "asymmetry", "asym", ""),
             ("burst_count", "burst_count", "burst", ""),
             ("burst_rate_hz", "burst_rate_hz", "burst_rate", "Hz"),
+            ("trigger_pulses", "trigger_pulses", "trigger_pulses", ""),
         ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool):
@@ -129,6 +144,10 @@ class Program:
             low, high = _limit(limits, key)
             if not low <= value <= high:
                 raise StimError(E_RANGE, "%s=%d%s outside %d..%d%s" % (label, value, unit, low, high, unit))
+        if self.trigger not in TRIGGER_MODES:
+            raise StimError(E_VALUE, "trigger must be one of %s, got %r" % ("/".join(TRIGGER_MODES), self.trigger))
+        if self.trigger != "off" and self.burst_count > 1:
+            raise StimError(E_VALUE, "trigger=%s plays tonic pulses: set burst=1 first" % self.trigger)
         _check_contacts(self.cathodes, self.anodes, contact_count)
         period_ns = (1000000000 + self.rate_hz // 2) // self.rate_hz
         busy_ns = 1000 * self.busy_us(limits)
@@ -184,7 +203,9 @@ class Timing:
     period (the pulse period when tonic); `intra` the pulse period within a
     burst (0 when tonic)."""
 
-    def __init__(self, cathodic, interphase, anodic, period, select_mask, burst_count=1, intra=0):
+    def __init__(
+        self, cathodic, interphase, anodic, period, select_mask, burst_count=1, intra=0, trigger="off", trigger_pulses=1
+    ):
         self.cathodic = cathodic
         self.interphase = interphase
         self.anodic = anodic
@@ -192,6 +213,8 @@ class Timing:
         self.select_mask = select_mask
         self.burst_count = burst_count
         self.intra = intra
+        self.trigger = trigger  # stim_program.TRIGGER_MODES
+        self.trigger_pulses = trigger_pulses
 
     def pulse(self):
         return self.cathodic + self.interphase + self.anodic
@@ -209,7 +232,7 @@ class Timing:
         return min(self.intervals())
 
     def rate_key(self):
-        return (self.period, self.burst_count, self.intra)
+        return (self.period, self.burst_count, self.intra, self.trigger, self.trigger_pulses)
 
     def as_tuple(self):
         return (
@@ -220,6 +243,8 @@ class Timing:
             self.select_mask,
             self.burst_count,
             self.intra,
+            self.trigger,
+            self.trigger_pulses,
         )
 
     def __eq__(self, other):
@@ -227,8 +252,8 @@ class Timing:
 
     def __repr__(self):
         return (
-            "Timing(cathodic=%d, interphase=%d, anodic=%d, period=%d, select_mask=0x%x, burst_count=%d, intra=%d)"
-            % self.as_tuple()
+            "Timing(cathodic=%d, interphase=%d, anodic=%d, period=%d, select_mask=0x%x, burst_count=%d, intra=%d, "
+            "trigger=%r, trigger_pulses=%d)" % self.as_tuple()
         )
 
 
@@ -263,6 +288,8 @@ def timing(program, sys_hz):
         select_mask(program.cathodes, program.anodes),
         burst,
         _cycles(sys_hz, program.burst_rate_hz) if burst > 1 else 0,
+        program.trigger,
+        program.trigger_pulses,
     )
 
 

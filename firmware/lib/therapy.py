@@ -26,7 +26,19 @@ E_NOT_FOUND = "NOT_FOUND"  # no such program or group
 SLOTS = 8
 MAX_GROUPS = 8
 # Program fields and the protocol names the patient permissions use
-PROGRAM_FIELDS = ("amp_ua", "pw_us", "ipg_us", "rate_hz", "asym", "cathodes", "anodes", "burst_count", "burst_rate_hz")
+PROGRAM_FIELDS = (
+    "amp_ua",
+    "pw_us",
+    "ipg_us",
+    "rate_hz",
+    "asym",
+    "cathodes",
+    "anodes",
+    "burst_count",
+    "burst_rate_hz",
+    "trigger",
+    "trigger_pulses",
+)
 PATIENT_KEYS = {"amp": "amp_ua", "pw": "pw_us", "rate": "rate_hz", "cathodes": "cathodes", "anodes": "anodes"}
 WINDOWS = {"amp_ua": "amp", "pw_us": "pw", "rate_hz": "rate"}  # field -> protocol name
 _UNITS = {"amp_ua": "uA", "pw_us": "us", "rate_hz": "Hz"}

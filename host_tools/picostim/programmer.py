@@ -51,6 +51,8 @@ class Status:
     anodes: tuple[int, ...]
     burst_count: int
     burst_rate_hz: int
+    trigger: str
+    trigger_pulses: int
     step_ua: int
     ramp_ms: int
     cycle_on_ms: int
@@ -81,6 +83,8 @@ class Status:
                 anodes=_contacts(kv["anodes"]),
                 burst_count=int(kv["burst"]),
                 burst_rate_hz=_strip_unit(kv["burst_rate"], "Hz"),
+                trigger=kv["trigger"],
+                trigger_pulses=int(kv["trigger_pulses"]),
                 step_ua=_strip_unit(kv["step"], "uA"),
                 ramp_ms=_strip_unit(kv["ramp"], "ms"),
                 cycle_on_ms=_strip_unit(kv["cycle_on"], "ms"),
