@@ -21,7 +21,7 @@ demo: setup
 	$(BIN)/picostim demo --board $(BOARD) --trace demo.vcd
 
 sim: setup
-	$(BIN)/picostim sim --board $(BOARD) --trace sim.vcd
+	$(BIN)/picostim sim --board $(BOARD) --trace sim.vcd --flash sim-flash
 
 lint: setup
 	$(BIN)/ruff check .
@@ -38,6 +38,8 @@ test: lint compile
 bench: setup
 	$(BIN)/python bench/pulse_bench.py
 	$(BIN)/python bench/protocol_bench.py
+	$(BIN)/python bench/fuzz_bench.py
+	$(BIN)/python bench/soak_bench.py
 
 deploy: setup
 	$(BIN)/picostim deploy --board $(BOARD) $(if $(PORT),--port $(PORT)) $(if $(KEY),--key $(KEY))
@@ -46,4 +48,4 @@ repl: setup
 	$(BIN)/mpremote $(if $(PORT),connect $(PORT)) repl
 
 clean:
-	rm -rf $(VENV) build demo.vcd sim.vcd .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build demo.vcd sim.vcd sim-flash .pytest_cache .mypy_cache .ruff_cache

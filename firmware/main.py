@@ -11,12 +11,16 @@ from pulse_engine import PulseEngine  # noqa: E402
 
 
 def run(root="/"):
-    profile = board.load(root + "board.json")
+    try:
+        profile = board.load(root + "board.json")
+    except (OSError, ValueError, KeyError) as e:  # no pin map: leave every pin as reset left it (pulled down)
+        print("picostim: no usable %sboard.json (%r): not starting" % (root, e))
+        return
     engine = PulseEngine(profile)  # outputs low before anything else runs
     try:
         import service
 
-        service.serve(profile, engine, key_path=root + "device.key")
+        service.serve(profile, engine, root)
     finally:
         engine.halt()  # the pulse in progress completes; then every output low
 

@@ -156,16 +156,30 @@ def test_missing_port_is_a_clear_error(tmp_path):
     assert err.value.code == "PORT" and "no such port" in err.value.message
 
 
-def test_ctrl_c_leaves_outputs_off_and_the_repl_then_ctrl_d_restarts(board_port, device_key):
+def test_ctrl_c_is_a_refused_byte_not_a_way_out(board_port, device_key):
     with connect(board_port) as board:
         reset(board, device_key)
         board.on()
-        board.write_raw(b"\x03")
+        board.write_raw(b"STAT\x03US\n")
+        assert board.read_answer().startswith("ERR ENCODING ")
+        assert board.status().state == "on"  # still serving, still stimulating
+        board.stop()
+
+
+def test_repl_command_leaves_outputs_off_and_the_repl_then_ctrl_d_restarts(board_port, device_key):
+    with connect(board_port) as board:
+        reset(board, device_key)
+        board.on()
+        board.logout()
+        # the patient cannot take the board out of service
+        assert board.send("REPL").startswith("ERR ROLE ")
+        board.login(device_key)
+        assert board.send("REPL").startswith("OK leaving for the REPL")
         board.read_until(">>> ")
         board.write_raw(b"\x04")  # soft reset: main.py runs again
         board.read_until("EVT READY", timeout=20)
     with connect(board_port) as board:
-        assert board.status().state == "off"
+        assert board.status().state == "off"  # a fresh boot: outputs off
 
 
 def test_connecting_refuses_a_half_command_left_by_an_earlier_client(board_port, device_key):

@@ -163,7 +163,7 @@ def _output_wires():
     return [f"gp{n}" for n in pins] + [f"gp{dac['cathodic_pin']}_duty_u16", f"gp{dac['anodic_pin']}_duty_u16"]
 
 
-@pytest.mark.parametrize("how", ["sigterm", "ctrl-c"])
+@pytest.mark.parametrize("how", ["sigterm", "repl"])
 def test_stopping_mid_train_leaves_every_output_low(tmp_path, how):
     trace = tmp_path / "t.vcd"
     with SimProcess(trace=str(trace)) as sim:
@@ -172,8 +172,8 @@ def test_stopping_mid_train_leaves_every_output_low(tmp_path, how):
             assert exchange(port, "SET amp=5mA pw=300us ipg=100us rate=1kHz ramp=0ms").startswith("OK ")
             assert exchange(port, "ON").startswith("OK ")
             time.sleep(0.3)
-            if how == "ctrl-c":
-                port.write(b"\x03")
+            if how == "repl":
+                assert exchange(port, "REPL").startswith("OK leaving")
                 port.read_until(b">>> ")
         if how == "sigterm":
             sim.process.send_signal(signal.SIGTERM)

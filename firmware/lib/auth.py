@@ -164,6 +164,10 @@ class Auth:
 
     # -- session -----------------------------------------------------------------
 
+    def has_key(self):
+        """True when a usable device key is provisioned."""
+        return self._key is not None
+
     def role(self, now_ms):
         if self._session_until is not None and now_ms < self._session_until:
             return CLINICIAN

@@ -1,12 +1,23 @@
 """Command dispatcher: one protocol line in, one answer line out (pure).
 
-    commands = Commands(therapy, stim, auth, hello="picostim fw=... proto=1 board=pico contacts=8")
+    commands = Commands(therapy, stim, auth, hello="picostim fw=... proto=1 board=pico contacts=8",
+                        log=EventLog(None, "/events.log"), save=store_settings)
     commands.answer("SET amp=2.5mA", now_ms)   # "OK state=off ..." or "ERR <code> <message>"
+    commands.log_event("STOP", "device", "reason=button", now_ms)   # events the service sees
 
 The patient role (the handheld programmer) may turn stimulation on and off,
 step the amplitude and change what the clinician allowed, select programs and
 groups and restore the clinic settings. The clinician role (LOGIN + AUTH)
 may do everything. A refused command changes nothing. See docs/PROTOCOL.md.
+
+With a log (event_log.EventLog), every accepted change is logged with the role
+that made it, and so is every refused login; never a key or a login answer.
+A failed log write does not undo or refuse the command: its code goes to
+`faults` (STATUS shows the newest as fault=) and a FAULT record says how many
+records were lost once the log writes again. `save()` is called after every
+accepted change of stored settings (SET, AMP, PROGRAM, GROUP, RESTORE); it
+may raise StimError with a stable code (or OSError), which also goes to
+`faults`.
 """
 
 import gc
@@ -17,19 +28,32 @@ from stim_program import E_RANGE, StimError
 from therapy import CLINICIAN, E_ROLE, PATIENT, SLOTS
 
 E_MEMORY = "MEMORY"
+E_LOG_OPEN = "LOG_OPEN"  # no event log: it could not be opened at boot
+E_SAVE = "SAVE"  # save() failed with an OSError
 _NAMES = (
-    "HELLO STATUS SET ON OFF STOP AMP PROGRAM PROGRAMS GROUP GROUPS RESTORE LIMITS TRAIN LOGIN AUTH LOGOUT DIAG"
+    "HELLO STATUS SET ON OFF STOP AMP PROGRAM PROGRAMS GROUP GROUPS RESTORE LIMITS TRAIN LOGIN AUTH LOGOUT DIAG LOG "
+    "REPL"
 ).split()
+DEVICE = "device"  # the role of events the board makes itself (boot, faults, the button)
+LOG_PAGE = 16  # records in one LOG answer at most
+LOG_NEWEST = 10  # records in the answer to a bare LOG
+_SET_KEYS = protocol.STATUS_KEYS + protocol.LIMIT_KEYS + ("name",)  # what a SET record shows
 
 
 class Commands:
-    def __init__(self, therapy, stim, auth, hello, diag=None, describe_safety=None):
+    def __init__(self, therapy, stim, auth, hello, diag=None, describe_safety=None, log=None, save=None):
         self.therapy = therapy
         self.stim = stim
         self.auth = auth
         self.hello = hello
         self.diag = diag  # callable returning "key=value ..." diagnostics
         self.describe_safety = describe_safety  # callable(report) -> "key=value ..."
+        self.log = log  # an event_log.EventLog, or None
+        self.save = save  # callable(): store the settings
+        self.faults = []  # stable fault codes, most recent last, each once; empty: none
+        self.leave = False  # REPL: the service loop ends after this answer
+        self.log_fault = None  # code of the failed log writes not yet recorded as FAULT
+        self.log_lost = 0  # records lost since
         self.report = therapy.check(therapy.program())
         # Custom train intervals (us), built with TRAIN ADD, and the buffer they
         # become cycles in: see allocate_train().
@@ -90,7 +114,53 @@ class Commands:
         )
         if self.describe_safety and self.report is not None:
             text += " " + self.describe_safety(self.report)
-        return text
+        return text + " fault=" + (self.faults[-1] if self.faults else "-")
+
+    # -- log and faults ----------------------------------------------------------------
+    def fault(self, code):
+        """Note a fault code (once: a repeated one moves to the end)."""
+        faults = self.faults
+        if code in faults:
+            faults.remove(code)
+        faults.append(code)
+
+    def log_event(self, kind, role, detail="", now=0):
+        """Log one event; its seq, or None without a log or when the write failed
+        (the fault is noted; the caller goes on)."""
+        log = self.log
+        if log is None:
+            return None
+        code = E_MEMORY
+        for _attempt in (0, 1):
+            try:
+                if self.log_lost:
+                    log.append("FAULT", DEVICE, "code=%s lost=%d" % (self.log_fault, self.log_lost), now)
+                    self.log_lost = 0
+                    self.log_fault = None
+                return log.append(kind, role, detail, now)
+            except StimError as e:  # event_log.LogError: the flash write failed
+                code = e.code
+                break
+            except OSError:
+                code = "LOG_WRITE"
+                break
+            except MemoryError:
+                gc.collect()
+        self.log_fault = code
+        self.log_lost += 1
+        self.fault(code)
+        return None
+
+    def _accepted(self, kind, role, detail, now, stored=True):
+        """An accepted change: store the settings (when they changed), then log it."""
+        if stored and self.save is not None:
+            try:
+                self.save()
+            except StimError as e:
+                self.fault(e.code)
+            except OSError:
+                self.fault(E_SAVE)
+        self.log_event(kind, role, detail, now)
 
     # -- helpers -------------------------------------------------------------------------
     def _no_args(self, args):
@@ -104,12 +174,13 @@ class Commands:
     def _changed(self, report, now):
         self.report = report
         self.stim.apply(now)
-        return self.status(now)
 
     # -- commands ----------------------------------------------------------------------------
     def _hello(self, args, now, role):
         self._no_args(args)
         self.auth.logout()  # a programmer (re)connected: no clinician session carries over
+        if role == CLINICIAN:
+            self.log_event("LOGOUT", role, "reason=hello", now)
         return self.hello
 
     def _status(self, args, now, role):
@@ -117,33 +188,49 @@ class Commands:
         return self.status(now)
 
     def _set(self, args, now, role):
-        return self._changed(self.therapy.change(protocol.parse_settings(args), role), now)
+        changes = protocol.parse_settings(args)
+        self._changed(self.therapy.change(changes, role), now)
+        self._accepted("SET", role, protocol.format_settings(changes, _SET_KEYS), now)
+        return self.status(now)
 
     def _on(self, args, now, role):
         self._no_args(args)
+        was_on = self.stim.on
         self.stim.start(now)
+        if not was_on:
+            program = self.therapy.program()
+            detail = "program=%d amp=%duA" % (self.therapy.active.number, program.amp_ua)
+            self._accepted("ON", role, detail, now, stored=False)
         return self.status(now)
 
     def _off(self, args, now, role):
         self._no_args(args)
+        was_on = self.stim.on
         self.stim.stop(now)
+        if was_on:
+            self._accepted("OFF", role, "", now, stored=False)
         return self.status(now)
 
     def _stop(self, args, now, role):
         self._no_args(args)
         self.stim.emergency_stop("command")
+        self._accepted("STOP", role, "reason=command", now, stored=False)
         return self.status(now)
 
     def _amp(self, args, now, role):
         if len(args) != 1 or args[0].upper() not in ("UP", "DOWN"):
             raise StimError(protocol.E_SYNTAX, "use AMP UP or AMP DOWN")
-        return self._changed(self.therapy.step_amplitude(1 if args[0].upper() == "UP" else -1, role), now)
+        self._changed(self.therapy.step_amplitude(1 if args[0].upper() == "UP" else -1, role), now)
+        self._accepted("AMP", role, "amp=%duA" % self.therapy.program().amp_ua, now)
+        return self.status(now)
 
     def _program(self, args, now, role):
         if len(args) != 1 or not protocol.all_in(args[0], "0123456789") or len(args[0]) > 2:
             raise StimError(protocol.E_SYNTAX, "use PROGRAM <1..%d>" % SLOTS)
         self.report = self.therapy.select(int(args[0]))
         self.stim.restart(now)
+        slot = self.therapy.active
+        self._accepted("PROGRAM", role, "program=%d name=%s" % (slot.number, slot.name), now)
         return self.status(now)
 
     def _programs(self, args, now, role):
@@ -155,10 +242,14 @@ class Commands:
         if len(args) == 1:
             self.report = self.therapy.select_group(args[0])
             self.stim.restart(now)
+            detail = "select=%s program=%d" % (args[0], self.therapy.active.number)
+            self._accepted("GROUP", role, detail, now)
             return self.status(now)
         if len(args) == 2 and protocol.all_in(args[1], "0123456789") and len(args[1]) <= 2:
             self._clinician(role, "defining a group")
-            self.therapy.define_group(protocol.parse_name("group", args[0]), int(args[1]))
+            name = protocol.parse_name("group", args[0])
+            self.therapy.define_group(name, int(args[1]))
+            self._accepted("GROUP", role, "define=%s program=%d" % (name, int(args[1])), now)
             return self._groups((), now, role)
         raise StimError(protocol.E_SYNTAX, "use GROUP <name> to select, GROUP <name> <program> to define")
 
@@ -172,6 +263,8 @@ class Commands:
         self._no_args(args)
         self.report = self.therapy.restore()
         self.stim.apply(now)
+        detail = "program=%d amp=%duA" % (self.therapy.active.number, self.therapy.program().amp_ua)
+        self._accepted("RESTORE", role, detail, now)
         return self.status(now)
 
     def _limits(self, args, now, role):
@@ -200,12 +293,18 @@ class Commands:
             n = self.train_length
             if n + len(args) - 1 > longest:
                 raise StimError(E_RANGE, "a train holds at most %d intervals" % longest)
+            slowest = 1000000 // self.therapy.limits["rate_hz"][0]  # us: one period at the lowest rate
             for i in range(1, len(args)):  # a bad one adds nothing: the length moves last
-                train[n + i - 1] = protocol.parse_quantity("interval", args[i], protocol.TIME_UNITS)
+                us = protocol.parse_quantity("interval", args[i], protocol.TIME_UNITS)
+                if not 1 <= us <= slowest:
+                    raise StimError(E_RANGE, "interval=%dus outside 1..%dus" % (us, slowest))
+                train[n + i - 1] = us
             self.train_length = n + len(args) - 1
         elif verb == "PLAY" and len(args) <= 2 and (len(args) == 1 or args[1].upper() == "LOOP"):
             intervals = memoryview(train)[: self.train_length]
             self.stim.play_train(now, intervals, len(args) == 2, self.train_cycles)
+            detail = "play intervals=%d loop=%d" % (self.train_length, 1 if len(args) == 2 else 0)
+            self._accepted("TRAIN", role, detail, now, stored=False)
             return self.status(now)
         else:
             raise StimError(protocol.E_SYNTAX, "use TRAIN, TRAIN CLEAR, TRAIN ADD <t>..., TRAIN PLAY [LOOP]")
@@ -214,19 +313,79 @@ class Commands:
     def _login(self, args, now, role):
         self._no_args(args)
         self.auth.logout()  # a new login attempt ends any clinician session first
-        return "nonce=" + self.auth.challenge(now)
+        if role == CLINICIAN:
+            self.log_event("LOGOUT", role, "reason=login", now)
+        try:
+            return "nonce=" + self.auth.challenge(now)
+        except StimError as e:
+            self._login_failed("login", e.code, role, now)
+            raise
 
     def _auth(self, args, now, role):
         if len(args) != 1:
             raise StimError(protocol.E_SYNTAX, "use AUTH <hex HMAC-SHA256 of the nonce>")
-        self.auth.respond(args[0], now)
+        try:
+            self.auth.respond(args[0], now)
+        except StimError as e:
+            self._login_failed("auth", e.code, role, now)
+            raise
+        self.log_event("LOGIN", CLINICIAN, "", now)
         return "role=" + CLINICIAN
+
+    def _login_failed(self, step, code, role, now):
+        """A refused LOGIN or AUTH: the step, the code and the failure count (never
+        the answer that was sent)."""
+        self.log_event("LOGIN_FAIL", role, "step=%s code=%s failures=%d" % (step, code, self.auth.failures()), now)
 
     def _logout(self, args, now, role):
         self._no_args(args)
         self.auth.logout()
+        if role == CLINICIAN:
+            self.log_event("LOGOUT", role, "reason=command", now)
         return "role=" + PATIENT
 
     def _diag(self, args, now, role):
         self._no_args(args)
         return self.diag() if self.diag else ""
+
+    def _repl(self, args, now, role):
+        """Leave the service loop for MicroPython's REPL (deploying, debugging):
+        stimulation stops, outputs go low. The clinician's, or anyone's on a
+        board with no device key yet (Ctrl-C does not interrupt the service)."""
+        self._no_args(args)
+        if self.auth.has_key():
+            self._clinician(role, "REPL")
+        self.stim.emergency_stop("repl")
+        self.leave = True
+        self.log_event("REPL", role, "", now)
+        return "leaving for the REPL; outputs low"
+
+    def _log(self, args, now, role):
+        """LOG | LOG <since> [<count>]: records oldest first, at most LOG_PAGE.
+
+        OK count=<n> boot=<this boot> last=<newest seq> next=<seq of the next page>
+           | <seq>,<boot>,<uptime_ms>,<kind>,<role>,<detail or -> | ..."""
+        log = self.log
+        if log is None:
+            raise StimError(E_LOG_OPEN, "no event log: it could not be opened at boot")
+        for arg in args:
+            if not protocol.all_in(arg, "0123456789") or len(arg) > 10:
+                raise StimError(protocol.E_SYNTAX, "use LOG, or LOG <since seq> [<count 1..%d>]" % LOG_PAGE)
+        if not args:
+            since, count = max(1, log.last_seq - LOG_NEWEST + 1), LOG_NEWEST
+        elif len(args) <= 2:
+            since = int(args[0])
+            count = int(args[1]) if len(args) == 2 else LOG_PAGE
+            if not 1 <= count <= LOG_PAGE:
+                raise StimError(E_RANGE, "count=%d outside 1..%d" % (count, LOG_PAGE))
+        else:
+            raise StimError(protocol.E_SYNTAX, "use LOG, or LOG <since seq> [<count 1..%d>]" % LOG_PAGE)
+        try:
+            records, next_seq = log.page(since, count)
+        except StimError as e:  # event_log.LogError: the flash cannot be read
+            self.fault(e.code)
+            raise
+        parts = ["count=%d boot=%d last=%d next=%d" % (len(records), log.boot, log.last_seq, next_seq)]
+        for seq, boot, uptime_ms, kind, who, detail in records:
+            parts.append("%d,%d,%d,%s,%s,%s" % (seq, boot, uptime_ms, kind, who, detail or "-"))
+        return " | ".join(parts)

@@ -180,12 +180,13 @@ def parse_quantity(key, text, units):
         raise StimError(E_UNIT, "%s=%s needs a unit: %s" % (key, text, _unit_names(units)))
     for name, scale in units:
         if unit == name:
-            return parse_decimal(key, number, scale)
+            return parse_decimal(key, number, scale, _unit_names(units[:1]))
     raise StimError(E_UNIT, "%s: unit %r is not one of %s" % (key, text[i:], _unit_names(units)))
 
 
-def parse_decimal(key, number, scale):
-    """'2.5' at scale 1000 -> 2500; scale 0 means a bare integer."""
+def parse_decimal(key, number, scale, base=""):
+    """'2.5' at scale 1000 -> 2500 (in `base`, the table's base unit); scale 0
+    means a bare integer."""
     whole, dot, frac = number.partition(".")
     if not whole or not _all_digits(whole) or (dot and (scale == 0 or not frac or not _all_digits(frac))):
         raise StimError(E_VALUE, "%s: %r is not a plain %s" % (key, number, "number" if scale else "integer"))
@@ -196,7 +197,7 @@ def parse_decimal(key, number, scale):
     value = int(whole + frac) * scale
     divisor = 10 ** len(frac)
     if value % divisor:
-        raise StimError(E_VALUE, "%s: %r is finer than the resolution of 1 %s" % (key, number, _base(key)))
+        raise StimError(E_VALUE, "%s: %r is finer than the resolution of 1 %s" % (key, number, base))
     return value // divisor
 
 
@@ -215,10 +216,6 @@ def format_settings(values, keys=STATUS_KEYS):
                 text = str(value) + unit
             parts.append(key + "=" + text)
     return " ".join(parts)
-
-
-def _base(key):
-    return SETTINGS[key][2]
 
 
 def _unit_names(units):

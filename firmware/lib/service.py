@@ -1,10 +1,16 @@
 """Service loop: serial lines in, answers out; therapy timers, the emergency
-button and the pulse engine kept moving.
+button and the pulse engine kept moving; faults caught, logged and reported.
 
-    service.serve(profile, engine, key_path="/device.key")   # until Ctrl-C or an error
+    service.serve(profile, engine, key_path="/device.key")   # until the REPL command
 
 Partial lines are dropped after the profile's serial.line_timeout_ms of
-silence, so a host that vanishes mid-command leaves nothing half-typed.
+silence, so a host that vanishes mid-command leaves nothing half-typed. An
+exception in a pass of the loop stops stimulation (outputs low), is logged
+and shown in STATUS (fault=LOOP), and the loop goes on. The watchdog
+(profile "watchdog_ms", 0 = off) resets a loop that hangs. With
+serial.host_timeout_ms, stimulation stops when the host sends nothing for
+that long (a bench rig's dead-man switch; off by default, as a patient's
+stimulator keeps going without its programmer).
 """
 
 import binascii
@@ -12,40 +18,72 @@ import gc
 import os
 import time
 
+import micropython
 import protocol
 import safety
+import settings_record
 import transport
 from auth import Auth
 from button import Button
-from commands import Commands
+from commands import DEVICE, Commands
 from line_reader import LINE, LineReader
+from stim_program import StimError
 from stimulator import Stimulator
+from store import Store
 from therapy import Therapy
+from watchdog import Watchdog, reset_cause
 
-FIRMWARE_VERSION = "0.4.0"
+FIRMWARE_VERSION = "0.5.0"
 _POLL_MS = 1
 _BUTTON_MS = 20
+_FAULT_LOG_MS = 1000
+_DETAIL_MAX = 80
+E_LOOP = "LOOP"  # an exception in the service loop
+E_WATCHDOG = "WATCHDOG"  # the last reset came from the watchdog
+E_HOST = "HOST_LOST"  # stimulation stopped: no line from the host for serial.host_timeout_ms
 
 
 class Diagnostics:
+    """Uptime, lines received, and the heap as the loop sees it: the highest
+    use between collections (heap_peak) and how many collections happened
+    (gcs: each pass compares gc.mem_alloc() with the last pass; a drop means
+    the collector ran, automatically or from DIAG)."""
+
     def __init__(self):
         self._last = time.ticks_ms()
         self.uptime_ms = 0  # summed per loop pass: ticks_ms itself wraps after days
         self.commands = 0  # lines received, refused ones included
+        self.heap_peak = 0
+        self.gcs = 0
+        self._alloc = gc.mem_alloc()
 
     def tick(self):
         now = time.ticks_ms()
         self.uptime_ms += time.ticks_diff(now, self._last)
         self._last = now
+        self.heap()
         return self.uptime_ms
 
+    def heap(self):
+        alloc = gc.mem_alloc()
+        if alloc < self._alloc:
+            self.gcs += 1
+        if alloc > self.heap_peak:
+            self.heap_peak = alloc
+        self._alloc = alloc
+        return alloc
+
     def text(self):
+        self.heap()
         gc.collect()
-        return "commands=%d uptime_ms=%d heap_live=%d heap_free=%d" % (
+        live = self.heap()
+        return "commands=%d uptime_ms=%d heap_live=%d heap_free=%d heap_peak=%d gcs=%d" % (
             self.commands,
             self.uptime_ms,
-            gc.mem_alloc(),
+            live,
             gc.mem_free(),
+            self.heap_peak,
+            self.gcs,
         )
 
 
@@ -67,43 +105,143 @@ def read_key(path):
         return None
 
 
-def build(profile, engine, key):
+def build(profile, engine, key, key_path=None):
+    """The command layer; with key_path, the event log next to the key (on the
+    flash root), or, when it cannot be opened, the LOG_OPEN fault."""
+    from event_log import E_LOG_OPEN, EventLog, LogError
+
     limits = profile["safety"]
     therapy = Therapy(profile, lambda program: safety.check(program, limits))
     stim = Stimulator(profile, engine, therapy)
     auth = Auth(key, os.urandom)
-    return Commands(therapy, stim, auth, hello_text(profile), describe_safety=safety.describe)
+    commands = Commands(therapy, stim, auth, hello_text(profile), describe_safety=safety.describe)
+    if key_path is not None:
+        folder = key_path.rsplit("/", 1)[0] + "/" if "/" in key_path else ""
+        try:
+            commands.log = EventLog(None, folder + "events.log")
+        except (OSError, LogError):
+            commands.fault(E_LOG_OPEN)
+        commands.log_event("BOOT", "device", "fw=" + FIRMWARE_VERSION, 0)
+    return commands
 
 
-def serve(profile, engine, key_path="/device.key", link=None):
-    link = link or transport.open_transport(profile)
-    serial = profile.get("serial") or {}
-    reader = LineReader(serial.get("line_max", 128))
-    timeout_ms = serial.get("line_timeout_ms", 2000)
-    diag = Diagnostics()
-    commands = build(profile, engine, read_key(key_path))
-    commands.diag = diag.text
-    commands.allocate_train()
-    stim = commands.stim
-    button = Button(profile.get("button", "bootsel"))
-    link.write_line(protocol.evt("READY " + commands.hello))
-    last_rx = 0
-    last_button = 0
-    while True:
-        data = link.read(_POLL_MS)
-        now = diag.tick()
+def serve(profile, engine, root="/", link=None):
+    """Run the service loop until the REPL command (or the chip resets). `root`:
+    the flash filesystem's root (device.key, settings, events.log)."""
+    Service(profile, engine, root, link).run()
+
+
+class Service:
+    """One pass of the loop at a time (step), so that a fault in one pass
+    leaves outputs low, is logged and reported, and the next pass goes on."""
+
+    def __init__(self, profile, engine, root="/", link=None):
+        self.link = link or transport.open_transport(profile)
+        serial = profile.get("serial") or {}
+        self.reader = LineReader(serial.get("line_max", 128))
+        self.line_timeout_ms = serial.get("line_timeout_ms", 2000)
+        self.host_timeout_ms = serial.get("host_timeout_ms", 0)  # 0: stimulation outlives the host
+        self.engine = engine
+        self.diag = Diagnostics()
+        key_path = root + "device.key"
+        commands = build(profile, engine, read_key(key_path), key_path)
+        commands.diag = self.diag.text
+        commands.allocate_train()
+        self.commands = commands
+        self.stim = commands.stim
+        self.button = Button(profile.get("button", "bootsel"))
+        self.dog = Watchdog(profile.get("watchdog_ms", 0))
+        self.last_rx = 0
+        self.last_button = 0
+        self.last_fault = None  # (code, ms) of the last fault logged: a repeating one is logged once a second
+        cause = reset_cause()
+        if cause == "watchdog":
+            self.fault(E_WATCHDOG, "reset by the watchdog", 0)
+        self._restore_settings(Store(os, root + "settings"))
+
+    def _restore_settings(self, store):
+        """The last good settings (or the defaults, and a fault); every accepted
+        change is then saved as a new generation."""
+        therapy, commands = self.commands.therapy, self.commands
+        fault = settings_record.restore(therapy, store)
+        if fault:
+            self.fault(fault, "settings: the last good ones, or the defaults", 0)
+        commands.report = therapy.check(therapy.program())
+
+        def save():
+            if settings_record.E_VERSION in commands.faults:  # keep a newer firmware's record for it
+                raise StimError(settings_record.E_VERSION, "settings of a newer firmware on flash: not saved")
+            code = settings_record.save(therapy, store)
+            if code:
+                raise StimError(code, "settings not saved")
+
+        commands.save = save
+
+    def run(self):
+        self.link.write_line(protocol.evt("READY " + self.commands.hello))
+        micropython.kbd_intr(-1)  # 0x03 is a byte of a (refused) line, not a way out
+        try:
+            while not self.commands.leave:
+                self.step()
+        finally:
+            micropython.kbd_intr(3)
+
+    def step(self):
+        try:
+            self._pass()
+        except Exception as e:  # any fault: outputs low, then report it and go on
+            self._loop_fault(e)
+
+    def _pass(self):
+        self.dog.feed()
+        data = self.link.read(_POLL_MS)
+        now = self.diag.tick()
+        commands, reader, link, stim = self.commands, self.reader, self.link, self.stim
         if data:
-            last_rx = now
+            self.last_rx = now
             for kind, text in reader.feed(data):
-                diag.commands += 1
+                self.diag.commands += 1
                 link.write_line(commands.answer(text, now) if kind == LINE else protocol.err(kind, text))
-        elif reader.partial() and now - last_rx >= timeout_ms:
+        elif reader.partial() and now - self.last_rx >= self.line_timeout_ms:
             link.write_line(protocol.err(*reader.discard()))
-        if now - last_button >= _BUTTON_MS:
-            last_button = now
-            if button.pushed() and (stim.on or stim.phase is not None):
+            commands.log_event("DROP", DEVICE, "partial line after %dms of silence" % self.line_timeout_ms, now)
+        if now - self.last_button >= _BUTTON_MS:
+            self.last_button = now
+            if self.button.pushed() and (stim.on or stim.phase is not None):
                 stim.emergency_stop("button")
+                commands.log_event("STOP", DEVICE, "reason=button", now)
                 link.write_line(protocol.evt("STOP reason=button"))
+        if self.host_timeout_ms and stim.on and now - self.last_rx > self.host_timeout_ms:
+            stim.emergency_stop("host")
+            self.fault(E_HOST, "no line from the host for %dms" % self.host_timeout_ms, now)
+        if commands.log_fault is not None and (stim.on or stim.phase is not None):
+            # no therapy without its record: a log that cannot be written stops stimulation
+            stim.emergency_stop("fault")
+            link.write_line(protocol.evt("FAULT code=" + commands.log_fault))
         event = stim.poll(now)
         if event:
             link.write_line(protocol.evt(event))
+
+    def _loop_fault(self, error):
+        """Outputs low first (the pulse in progress still completes when the
+        engine can do it), then the fault in STATUS, the log and an event."""
+        try:
+            self.stim.emergency_stop("fault")
+            self.engine.halt()
+        except Exception:  # the engine itself is failing: low at once
+            try:
+                self.engine.shutdown()
+            except Exception:  # nothing more to do here; the watchdog remains
+                pass
+        self.fault(E_LOOP, "%s: %s" % (type(error).__name__, error), self.diag.uptime_ms)
+
+    def fault(self, code, detail, now):
+        self.commands.fault(code)
+        last = self.last_fault
+        if last is None or last[0] != code or now - last[1] >= _FAULT_LOG_MS:
+            self.last_fault = (code, now)
+            self.commands.log_event("FAULT", DEVICE, ("code=%s %s" % (code, detail))[:_DETAIL_MAX], now)
+        try:
+            self.link.write_line(protocol.evt("FAULT code=" + code))
+        except Exception:  # a broken link cannot carry the event; STATUS will
+            pass

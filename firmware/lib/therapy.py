@@ -174,6 +174,8 @@ class Therapy:
         if name not in self.groups and len(self.groups) >= MAX_GROUPS:
             raise StimError(E_RANGE, "at most %d groups" % MAX_GROUPS)
         self.groups[name] = number
+        if self.group == name and number != self.active.number:
+            self.group = None  # the active program is no longer that group's
 
     def select_group(self, name):
         if name not in self.groups:

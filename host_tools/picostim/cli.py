@@ -56,7 +56,7 @@ def cmd_deploy(args):
 def cmd_sim(args):
     from picostim.vboard.sim import run_sim
 
-    return run_sim(args.board, args.trace, args.heap)
+    return run_sim(args.board, args.trace, args.heap, args.flash)
 
 
 def resolve_port(port):
@@ -105,6 +105,10 @@ def cmd_client(args):
                     f"role={role} (the session ends at LOGOUT, after the board's idle timeout, or at the next connect)"
                 )
                 return 0
+        if args.command == "log":
+            since = 1 if args.all else args.since
+            print_log(board.log(since, args.count), "csv" if args.csv else "json" if args.json else "table")
+            return 0
         if args.command == "send":
             answer = board.send(args.line)
             print(answer)
@@ -137,6 +141,27 @@ def cmd_client(args):
     return 0
 
 
+def print_log(records, form="table", out=None):
+    """Event log records as a table, CSV (with a header row) or JSON (a list of objects)."""
+    from picostim.programmer import LOG_FIELDS
+
+    out = out or sys.stdout
+    if form == "json":
+        print(json.dumps([r.as_dict() for r in records], indent=1), file=out)
+    elif form == "csv":
+        import csv
+
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(LOG_FIELDS)
+        for r in records:
+            writer.writerow([r.seq, r.boot, r.uptime_ms, r.kind, r.role, r.detail])
+    else:
+        print(f"{'seq':>6} {'boot':>4} {'uptime':>12}  {'kind':<10} {'role':<9}  detail", file=out)
+        for r in records:
+            uptime = f"{r.uptime_ms // 1000}.{r.uptime_ms % 1000:03d}s"
+            print(f"{r.seq:>6} {r.boot:>4} {uptime:>12}  {r.kind:<10} {r.role:<9}  {r.detail}", file=out)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="picostim", description=__doc__)
     parser.add_argument("--version", action="version", version=f"picostim {__version__}")
@@ -158,6 +183,9 @@ def build_parser():
     p.add_argument("--board", default="pico", help="board profile name or path (default: pico)")
     p.add_argument("--trace", metavar="FILE.vcd", help="write every pin edge to this VCD file")
     p.add_argument("--heap", default=HEAP, help=f"MicroPython heap (default: {HEAP}, a Pico's 192K + the stand-ins)")
+    p.add_argument(
+        "--flash", metavar="DIR", help="keep the board's flash (settings, event log) in DIR (default: a new temp dir)"
+    )
     p.set_defaults(func=cmd_sim)
 
     p = sub.add_parser("deploy", help="compile the firmware with mpy-cross and install it on a Pico with mpremote")
@@ -203,6 +231,15 @@ def build_parser():
     p = sub.add_parser("group", parents=[client], help="select a group; with a program number, define it (clinician)")
     p.add_argument("name")
     p.add_argument("program", type=int, nargs="?")
+    p.set_defaults(func=cmd_client)
+    p = sub.add_parser("log", parents=[client], help="the therapy and event log (default: the newest records)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--since", type=int, metavar="SEQ", help="every record from this sequence number on")
+    which.add_argument("--all", action="store_true", help="every record the log holds")
+    p.add_argument("--count", type=int, metavar="N", help="at most N records (alone: the newest N)")
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--csv", action="store_true", help="CSV with a header row")
+    form.add_argument("--json", action="store_true", help="a JSON list of records")
     p.set_defaults(func=cmd_client)
     p = sub.add_parser("send", parents=[client], help='send one raw protocol line, e.g. send "SET amp=2mA"')
     p.add_argument("line")

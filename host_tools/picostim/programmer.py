@@ -65,6 +65,7 @@ class Status:
     phase: str
     out_amp_ua: int
     stop: str
+    fault: str  # the newest fault code, "-" when none
     raw: dict[str, str] = field(compare=False, repr=False)
 
     @classmethod
@@ -97,10 +98,63 @@ class Status:
                 phase=kv["phase"],
                 out_amp_ua=_strip_unit(kv["out_amp"], "uA"),
                 stop=kv["stop"],
+                fault=kv.get("fault", "-"),
                 raw=kv,
             )
         except (KeyError, ValueError) as exc:
             raise ProgrammerError("PROTOCOL", f"unexpected status answer {text!r}") from exc
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    """One record of the board's event log (LOG)."""
+
+    seq: int  # 1, 2, ... across restarts
+    boot: int  # the boot that wrote it
+    uptime_ms: int  # ms since that boot
+    kind: str  # ON, OFF, STOP, AMP, SET, PROGRAM, GROUP, RESTORE, TRAIN, LOGIN, ...
+    role: str  # patient, clinician or device
+    detail: str  # "" when none
+
+    def as_dict(self) -> dict[str, int | str]:
+        return {
+            "seq": self.seq,
+            "boot": self.boot,
+            "uptime_ms": self.uptime_ms,
+            "kind": self.kind,
+            "role": self.role,
+            "detail": self.detail,
+        }
+
+
+LOG_FIELDS = ("seq", "boot", "uptime_ms", "kind", "role", "detail")
+LOG_PAGE = 16  # records the board sends in one LOG answer at most
+
+
+@dataclass(frozen=True)
+class LogPage:
+    records: list[LogRecord]
+    boot: int  # the board's current boot
+    last: int  # the newest seq in the log (0: empty)
+    next: int  # the seq to ask for next
+
+
+def parse_log(text: str) -> LogPage:
+    """The text of a LOG answer (after "OK "):
+    count=2 boot=3 last=56 next=57 | 55,3,1234,ON,patient,- | 56,3,1300,AMP,patient,amp=2600uA"""
+    head, *items = text.split(" | ")
+    kv = parse_pairs(head)
+    try:
+        records = []
+        for item in items:
+            seq, boot, uptime, kind, role, detail = item.split(",", 5)
+            records.append(LogRecord(int(seq), int(boot), int(uptime), kind, role, "" if detail == "-" else detail))
+        page = LogPage(records, int(kv["boot"]), int(kv["last"]), int(kv["next"]))
+        if int(kv["count"]) != len(records):
+            raise ValueError("count")
+    except (KeyError, ValueError) as exc:
+        raise ProgrammerError("PROTOCOL", f"unexpected LOG answer {text!r}") from exc
+    return page
 
 
 def parse_pairs(text: str) -> dict[str, str]:
@@ -331,6 +385,35 @@ class Programmer:
 
     def limits(self) -> dict[str, str]:
         return parse_pairs(self.command("LIMITS"))
+
+    def log_page(self, since: int | None = None, count: int | None = None) -> LogPage:
+        """One LOG answer: the newest records (no arguments), or up to `count`
+        (at most LOG_PAGE) from seq `since` on."""
+        if since is None:
+            return parse_log(self.command("LOG"))
+        return parse_log(self.command(f"LOG {int(since)}" + (f" {int(count)}" if count is not None else "")))
+
+    def log(self, since: int | None = None, count: int | None = None) -> list[LogRecord]:
+        """Event log records, oldest first. No arguments: the newest few (the
+        board's LOG). `since`: every record from that seq on (since=1: all the
+        log holds), paging until the end, or at most `count` of them. `count`
+        alone: the newest `count` records."""
+        if since is None:
+            first = self.log_page()
+            if count is None:
+                return first.records
+            since = max(1, first.last - count + 1)
+        out: list[LogRecord] = []
+        while count is None or len(out) < count:
+            want = LOG_PAGE if count is None else min(LOG_PAGE, count - len(out))
+            page = self.log_page(since, want)
+            out.extend(page.records)
+            if page.next > page.last or not page.records:
+                break
+            if page.next <= since:
+                raise ProgrammerError("PROTOCOL", f"LOG {since} did not move on (next={page.next})")
+            since = page.next
+        return out
 
     def diag(self) -> dict[str, int]:
         return {k: int(v) for k, v in parse_pairs(self.command("DIAG")).items()}

@@ -44,6 +44,8 @@ _SM_INSTR = 0x10
 _SM_PINCTRL = 0x14
 _INSTR_MEM0 = 0x048
 GPIO_COUNT = 30
+PWRON_RESET, WDT_RESET = 1, 3  # machine.reset_cause() values of MicroPython's rp2 port
+WDT_MAX_MS = 8388  # the RP2040 watchdog's longest timeout
 SRAM_BASE = 0x20000000
 SRAM_SIZE = 264 * 1024
 DMA_BASE = 0x50000000
@@ -87,6 +89,9 @@ class ChipModel:
         self._duty = [0] * GPIO_COUNT  # last duty reported per pin
         for pin in self._rp.gpio[:GPIO_COUNT]:
             pin.pad_value |= _PAD_IE
+        self.reset_reason = PWRON_RESET  # what machine.reset_cause() reports after the last reset
+        self.watchdog_cycles = 0  # 0: the watchdog is not running
+        self.watchdog_fed = 0  # cycle of the last feed (or the start)
 
     # -- time -------------------------------------------------------------
     @property
@@ -105,6 +110,23 @@ class ChipModel:
         self.runner.run_until(cycle, self._after_step)
         self.pwm_block.latch_until(cycle)
 
+    # -- watchdog ---------------------------------------------------------------
+    def wdt_start(self, timeout_ms):
+        """machine.WDT(timeout=...): once started it runs until a reset (as on the chip)."""
+        if not 1 <= timeout_ms <= WDT_MAX_MS:
+            raise ChipError(f"watchdog timeout {timeout_ms} ms outside 1..{WDT_MAX_MS}")
+        self.watchdog_cycles = timeout_ms * (SYS_HZ // 1000)
+        self.watchdog_fed = self.cycle
+
+    def wdt_feed(self):
+        self.watchdog_fed = self.cycle
+
+    def watchdog_expired(self):
+        return bool(self.watchdog_cycles) and self.cycle - self.watchdog_fed > self.watchdog_cycles
+
+    def reset_cause(self):
+        return self.reset_reason
+
     def reset_peripherals(self):
         """What a reset does to the parts the firmware drives: every state
         machine stops, every pin is an undriven input, PWM is off. Time and
@@ -122,6 +144,7 @@ class ChipModel:
         self.sio_oe = 0
         self.sio_out = 0
         self.pwm_block.reset()  # every pin's duty reported again (0: no pin is in the PWM function)
+        self.watchdog_cycles = 0
         self._publish()
 
     # -- levels and listeners -------------------------------------------------

@@ -31,7 +31,10 @@ class ChipLink:
         if not reply:
             raise OSError("chip model gone")
         if reply[:1] == b"!":
-            raise OSError(reply[1:].strip().decode())
+            message = reply[1:].strip().decode()
+            if message == "KeyboardInterrupt":  # the virtual board is stopping
+                raise KeyboardInterrupt
+            raise OSError(message)
         value = reply[1:].strip()
         return int(value) if value else None
 

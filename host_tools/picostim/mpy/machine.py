@@ -198,6 +198,24 @@ class _Mem32:
 mem32 = _Mem32()
 
 
+PWRON_RESET = 1
+WDT_RESET = 3
+
+
+def reset_cause():
+    return _chip.backend.reset_cause()
+
+
+class WDT:
+    """The hardware watchdog: once started, a reset unless fed within the timeout."""
+
+    def __init__(self, id=0, timeout=5000):
+        _chip.backend.wdt_start(timeout)
+
+    def feed(self):
+        _chip.backend.wdt_feed()
+
+
 def disable_irq():
     return 0
 

@@ -11,3 +11,7 @@ def native(func):
 
 def viper(func):
     return func
+
+
+def kbd_intr(chr):
+    return None

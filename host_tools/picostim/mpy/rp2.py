@@ -507,14 +507,19 @@ class _SramCopies:
         self.copies = {}  # id(buffer) -> [buffer, address, nbytes]
 
     def address(self, buf):
-        data = bytes(buf)
+        count = len(buf)
+        itemsize = len(bytes(buf[:1])) if count else 1
+        nbytes = count * itemsize
         entry = self.copies.get(id(buf))
-        if entry is None or entry[0] is not buf or len(data) > entry[2]:
-            entry = [buf, _chip.backend.sram_alloc(len(data)), len(data)]
+        if entry is None or entry[0] is not buf or nbytes > entry[2]:
+            entry = [buf, _chip.backend.sram_alloc(nbytes), nbytes]
             self.copies[id(buf)] = entry
-        for start in range(0, len(data), 512):
-            chunk = binascii.hexlify(data[start : start + 512]).decode()
-            _chip.backend.sram_write(entry[1] + start, "x" + chunk)
+        # in pieces: a Pico's DMA reads the buffer in place, so copying it must
+        # not need one big free block of the (Pico-sized) heap either
+        step = 512 // itemsize
+        for first in range(0, count, step):
+            chunk = binascii.hexlify(bytes(buf[first : first + step])).decode()
+            _chip.backend.sram_write(entry[1] + first * itemsize, "x" + chunk)
         return entry[1]
 
     def reset(self):

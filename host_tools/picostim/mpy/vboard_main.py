@@ -1,16 +1,17 @@
 """Virtual-board boot (runs under MicroPython): attach the chip link, then run
 the firmware's main.py unchanged.
 
-    micropython vboard_main.py REQUEST_FIFO REPLY_FIFO FIRMWARE_DIR FLASH_DIR
+    micropython vboard_main.py REQUEST_FIFO REPLY_FIFO FIRMWARE_DIR FLASH_DIR LIB_DIR
 
 FLASH_DIR stands in for the Pico's flash filesystem root (board.json,
-device.key).
+device.key, settings, the event log); LIB_DIR holds the firmware modules
+as `picostim deploy` builds them (.mpy), so the heap sees what a Pico's does.
 """
 
 import sys
 
-request_path, reply_path, firmware_dir, flash_dir = sys.argv[1:5]
-sys.path.append(firmware_dir + "/lib")
+request_path, reply_path, firmware_dir, flash_dir, lib_dir = sys.argv[1:6]
+sys.path.append(lib_dir)
 sys.path.append(firmware_dir)
 
 import _chip  # noqa: E402

@@ -12,9 +12,16 @@ METHODS = frozenset(
     (
         "gpio_function gpio_pull sio_direction sio_write gpio_read bootsel pio_write_instr "
         "sm_configure pio_pin sm_active sm_set_active sm_restart sm_exec sm_sideset_count sm_put sm_get "
-        "sm_tx_level sm_rx_level mem32_read mem32_write dma_claim dma_release sram_alloc sram_write"
+        "sm_tx_level sm_rx_level mem32_read mem32_write dma_claim dma_release sram_alloc sram_write "
+        "wdt_start wdt_feed reset_cause"
     ).split()
 )
+
+
+# Reply that makes the chip link raise KeyboardInterrupt in the firmware: how
+# the sim stops it gracefully (its `finally` drives outputs low after the
+# pulse in progress) while the service has Ctrl-C and SIGINT turned off.
+INTERRUPT = b"!KeyboardInterrupt\n"
 
 
 def _arg(text: str):
@@ -31,6 +38,8 @@ class ChipServer:
         self.chip = chip
         self.calls = 0
         self._pending = b""
+        self.fail_next: str | None = None  # a message: the next call fails with it (fault injection)
+        self.interrupt_next = False  # the next call raises KeyboardInterrupt (the sim stopping)
 
     def feed(self, data: bytes) -> bytes:
         """Serve every complete request line in `data`; return the replies."""
@@ -49,6 +58,12 @@ class ChipServer:
         name, *args = line.split()
         if name not in METHODS:
             return f"!chip method {name!r} not emulated\n".encode()
+        if self.interrupt_next:
+            self.interrupt_next = False
+            return INTERRUPT
+        if self.fail_next and name != "wdt_feed":
+            message, self.fail_next = self.fail_next, None
+            return f"!{message}\n".encode()
         try:
             result = getattr(self.chip, name)(*[_arg(a) for a in args])
         except (ChipError, TypeError, ValueError, IndexError) as exc:

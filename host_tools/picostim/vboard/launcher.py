@@ -15,8 +15,17 @@ import sys
 
 
 class SimProcess:
-    def __init__(self, board: str = "pico", trace: str | None = None, heap: str | None = None, start_timeout=30.0):
+    def __init__(
+        self,
+        board: str = "pico",
+        trace: str | None = None,
+        heap: str | None = None,
+        start_timeout=30.0,
+        flash: str | None = None,
+    ):
         argv = [sys.executable, "-m", "picostim.cli", "sim", "--board", board]
+        if flash:
+            argv += ["--flash", str(flash)]
         if trace:
             argv += ["--trace", str(trace)]
         if heap:

@@ -5,9 +5,16 @@ port with a Pico-sized heap; this process owns the emulated chip and serves
 the firmware's `machine`/`rp2` calls over a pair of FIFOs (see
 mpy/chip_link.py). The firmware's stdin/stdout is the board's USB serial
 port, offered to the host as a pseudo-terminal that pyserial opens like
-/dev/ttyACM0. A 0x03 byte from the host raises KeyboardInterrupt in the
-firmware, as the Pico's USB stack does; the firmware then leaves the REPL on
-the port, and Ctrl-D there (or any firmware exit) soft-resets the board.
+/dev/ttyACM0. Bytes go to the firmware as they come, 0x03 included: while
+it serves, the firmware turns Ctrl-C off (micropython.kbd_intr(-1)), as it
+does on the Pico. When the firmware ends (the REPL command), its REPL is on
+the port; Ctrl-D there, or any firmware exit, soft-resets the board.
+
+The flash filesystem is a directory (`--flash DIR` keeps it between runs).
+The watchdog, once the firmware starts it, resets the board when it is not
+fed in time: the firmware process is killed and booted again, with
+machine.reset_cause() = WDT_RESET. Faults can be injected from stdin (see
+CONTROL_HELP): a failing chip call, a hung firmware, a power cycle.
 
 Emulated time follows wall-clock time, or lags it when the emulation is
 slower; every pin edge in the trace has its exact cycle.
@@ -29,8 +36,9 @@ from pathlib import Path
 from picostim.auth import DEV_KEY
 from picostim.boards import board_path, load_board
 from picostim.chip.firmware_host import ROOT, STAND_INS
-from picostim.chip.model import SYS_HZ, ChipModel
+from picostim.chip.model import PWRON_RESET, SYS_HZ, WDT_RESET, ChipModel
 from picostim.chip.trace import VcdTrace
+from picostim.deploy import compile_firmware
 from picostim.vboard import HEAP
 from picostim.vboard.chip_server import ChipServer
 
@@ -45,8 +53,10 @@ STALE_HOST_S = 1.0  # a host that read nothing for this long is gone: its output
 QUICK_EXIT_S = 2.0
 QUICK_EXITS = 3
 STOP_GRACE_S = 3.0
-CTRL_C = 3
-CONTROL_HELP = "controls: 'button press', 'button release', 'pin <gpio> 0|1'"
+CONTROL_HELP = (
+    "controls: 'button press', 'button release', 'pin <gpio> 0|1', "
+    "'fault raise' (the next chip call fails), 'fault hang' (the firmware hangs), 'power cycle'"
+)
 
 
 class SimError(Exception):
@@ -64,7 +74,7 @@ def micropython_binary() -> str:
 class Firmware:
     """One run of the firmware in a MicroPython process (a boot of the board)."""
 
-    def __init__(self, workdir: Path, serial: int, flash: Path, heap: str):
+    def __init__(self, workdir: Path, serial: int, flash: Path, heap: str, lib: Path):
         self.request = workdir / f"request{serial}"
         self.reply = workdir / f"reply{serial}"
         os.mkfifo(self.request)
@@ -73,7 +83,7 @@ class Firmware:
         self.request_fd = os.open(self.request, os.O_RDWR | os.O_NONBLOCK)
         self.reply_fd = os.open(self.reply, os.O_RDWR)
         argv = [micropython_binary(), "-X", f"heapsize={heap}", "-i", str(BOOT)]
-        argv += [str(self.request), str(self.reply), str(FIRMWARE_DIR), str(flash)]
+        argv += [str(self.request), str(self.reply), str(FIRMWARE_DIR), str(flash), str(lib)]
         self.process = subprocess.Popen(
             argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0, start_new_session=True
         )
@@ -85,9 +95,10 @@ class Firmware:
         self.started = time.monotonic()
         self.input_closed = False
 
-    def interrupt(self):
+    def kill(self):
+        """Power gone or reset: no `finally` runs (the pins go low with the chip)."""
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
+            self.process.kill()
 
     def close_input(self):
         if not self.input_closed:
@@ -110,7 +121,13 @@ class Firmware:
 
 class VirtualBoard:
     def __init__(
-        self, board: str = "pico", trace: str | None = None, heap: str = HEAP, log=sys.stderr, control: bool = False
+        self,
+        board: str = "pico",
+        trace: str | None = None,
+        heap: str = HEAP,
+        log=sys.stderr,
+        control: bool = False,
+        flash: str | None = None,
     ):
         self.board_json = board_path(board).resolve()
         self.board = load_board(board)
@@ -128,15 +145,19 @@ class VirtualBoard:
         os.set_blocking(self.master, False)
         self.port = os.ttyname(self.slave)
         self._workdir = Path(tempfile.mkdtemp(prefix="picostim-sim-"))
-        self.flash = self._workdir / "flash"  # the board's filesystem root
-        self.flash.mkdir()
-        shutil.copyfile(self.board_json, self.flash / "board.json")
-        (self.flash / "device.key").write_text(DEV_KEY.hex() + "\n")
+        self.flash = Path(flash) if flash else self._workdir / "flash"  # the board's filesystem root
+        self.flash.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.board_json, self.flash / "board.json")  # as `picostim deploy --board` would
+        if not (self.flash / "device.key").exists():
+            (self.flash / "device.key").write_text(DEV_KEY.hex() + "\n")
+        self._hung = False  # fault injection: the firmware's chip calls get no answer
+        self.lib = self._workdir / "lib"  # the modules as deployed: mpy-cross output
+        compile_firmware(self.lib)
         self._control = sys.stdin if control else None
         self._control_buf = b""
         self._boots = 0
         self._quick_exits = 0
-        self._to_board: list[bytes | None] = []  # None: a Ctrl-C to deliver in order
+        self._to_board: list[bytes] = []
         self._to_host = bytearray()
         self._host_read_at = time.monotonic()
         self._stop_at: float | None = None
@@ -147,15 +168,28 @@ class VirtualBoard:
         if self._stop_at is None:
             self._stop_at = time.monotonic() + STOP_GRACE_S
             if self.firmware:
-                self.firmware.interrupt()  # the firmware's `finally` drives outputs low
+                # the firmware's next chip call raises KeyboardInterrupt: its
+                # `finally` drives outputs low; then its REPL reads EOF and exits
+                self.server.interrupt_next = True
+                self._hung = False
                 self.firmware.close_input()
 
     def _boot(self):
         self.chip.reset_peripherals()
         self.server.reset()
+        self._hung = False
         self._to_board.clear()
         self._boots += 1
-        self.firmware = Firmware(self._workdir, self._boots, self.flash, self.heap)
+        self.firmware = Firmware(self._workdir, self._boots, self.flash, self.heap, self.lib)
+
+    def _reset(self, reason: int, why: str):
+        """A hardware reset (watchdog, power): the firmware stops where it is."""
+        assert self.firmware
+        print(f"picostim sim: {why}; the board resets", file=self.log, flush=True)
+        self.firmware.kill()
+        self.firmware.close()
+        self.chip.reset_reason = reason
+        self._boot()
 
     def _firmware_exited(self, code: int) -> bool:
         """Soft reset after the firmware ends; False when it keeps dying at boot."""
@@ -189,6 +223,9 @@ class VirtualBoard:
                     continue
                 if self._stop_at is not None and time.monotonic() > self._stop_at:
                     break
+                if self.chip.watchdog_expired():
+                    self._reset(WDT_RESET, "watchdog not fed in time")
+                    continue
                 target = cycle0 + int((time.monotonic() - wall0) * SYS_HZ)
                 self._exchange(0 if self.chip.cycle < target else 0.001)
                 if self.chip.cycle < target:
@@ -214,14 +251,14 @@ class VirtualBoard:
     def _exchange(self, timeout: float):
         fw = self.firmware
         assert fw
-        readers = [fw.request_fd]
+        readers = [] if self._hung else [fw.request_fd]
         if len(self._to_host) < OUT_LIMIT:
             readers.append(fw.stdout)  # else the firmware's writes wait, as on a full USB FIFO
         elif time.monotonic() - self._host_read_at > STALE_HOST_S:
             self._to_host.clear()  # nobody is reading: like USB CDC with no host, output is lost
         if self._control is not None:
             readers.append(self._control.fileno())
-        if sum(len(c) for c in self._to_board if c) < OUT_LIMIT:
+        if sum(len(c) for c in self._to_board) < OUT_LIMIT:
             readers.append(self.master)  # else the host waits, as on a full USB FIFO
         writers = []
         if self._to_board and not fw.input_closed:
@@ -229,7 +266,7 @@ class VirtualBoard:
         if self._to_host:
             writers.append(self.master)
         ready_r, ready_w, _ = select.select(readers, writers, [], timeout)
-        if fw.request_fd in ready_r:
+        if not self._hung and fw.request_fd in ready_r:
             self._serve_link(fw)
         if fw.stdout in ready_r:
             self._from_firmware(fw)
@@ -284,6 +321,15 @@ class VirtualBoard:
             if words[:1] == ["pin"] and len(words) == 3 and words[2] in ("0", "1"):
                 self.chip.set_input(int(words[1]), int(words[2]))
                 return f"pin {int(words[1])} driven {words[2]}"
+            if words == ["fault", "raise"]:
+                self.server.fail_next = "injected fault"
+                return "the next chip call fails"
+            if words == ["fault", "hang"]:
+                self._hung = True
+                return "the firmware hangs (its next chip call never returns)"
+            if words == ["power", "cycle"] and self.firmware:
+                self._reset(PWRON_RESET, "power cycle")
+                return "power cycled"
         except ValueError:
             pass
         return f"unknown control {line!r}; {CONTROL_HELP}"
@@ -300,21 +346,12 @@ class VirtualBoard:
             data = os.read(self.master, 4096)
         except (BlockingIOError, OSError):
             return
-        while CTRL_C in data:
-            head, _, data = data.partition(bytes((CTRL_C,)))
-            if head:
-                self._to_board.append(head)
-            self._to_board.append(None)
         if data:
             self._to_board.append(data)
 
     def _to_firmware(self, fw: Firmware):
         while self._to_board:
             chunk = self._to_board[0]
-            if chunk is None:
-                fw.interrupt()
-                self._to_board.pop(0)
-                continue
             try:
                 sent = os.write(fw.stdin, chunk)
             except BlockingIOError:
@@ -337,9 +374,9 @@ class VirtualBoard:
             self._host_read_at = time.monotonic()
 
 
-def run_sim(board: str = "pico", trace: str | None = None, heap: str = HEAP) -> int:
+def run_sim(board: str = "pico", trace: str | None = None, heap: str = HEAP, flash: str | None = None) -> int:
     try:
-        vboard = VirtualBoard(board, trace, heap, control=True)
+        vboard = VirtualBoard(board, trace, heap, control=True, flash=flash)
     except (FileNotFoundError, SimError) as exc:
         print(f"picostim sim: {exc}", file=sys.stderr)
         return 2

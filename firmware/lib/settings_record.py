@@ -1,0 +1,293 @@
+"""The therapy's settings as a record for store.Store (pure; MicroPython and CPython).
+
+    fault = settings_record.restore(therapy, store)   # at boot; never raises
+    fault = settings_record.save(therapy, store)      # after each accepted change; never raises
+    body = settings_record.encode(therapy)            # bytes (JSON, canonical); encode_parts: a list of them
+    settings_record.apply(therapy, body, version)     # all or nothing, or StimError
+
+Persisted: per slot its program, clinic setting (null when equal to the
+program), settings, the patient's keys and windows, and name; the groups,
+the active program and the selected group. Not persisted: whether
+stimulation is on (the board always boots with its outputs off), the role.
+
+The record is JSON (module `json` in MicroPython and CPython), written with
+sorted keys and no spaces so the same therapy gives the same bytes under
+both. Every value is stored, defaults too: a later firmware with other
+defaults must not change a patient's settings.
+
+Schema versions: 1 lacks the program fields "trigger" and
+"trigger_pulses"; 2 has them. A record is brought up to SCHEMA by one
+function per version in MIGRATIONS, then checked in full by the therapy's
+own checks on a scratch Therapy: each slot as a clinician's change
+(therapy.change: settings, windows, patient keys, and its program and clinic
+setting through Program.validate and the safety limits), names as the
+protocol takes them, groups through define_group and select_group. Only a
+record that passes all of them replaces the therapy's settings.
+
+Faults (stable codes): store.E_CORRUPT, E_INVALID (a readable record the
+firmware refuses; the board keeps its defaults), E_VERSION (written by a
+newer firmware, or an unknown version), E_WRITE (the filesystem refused a save).
+"""
+
+import json
+
+import protocol
+import store as store_module
+from stim_program import Program, StimError
+from therapy import CLINICIAN, SLOT_DEFAULTS, Therapy
+
+SCHEMA = 2
+E_INVALID = "SETTINGS_INVALID"
+E_VERSION = "SETTINGS_VERSION"
+E_WRITE = "SETTINGS_WRITE"
+
+_KEYS = ("active", "group", "groups", "slots")
+_SLOT_KEYS = ("clinic", "name", "patient", "program", "settings", "window")
+
+
+def _to_v2(record):
+    # Fixed values, not Program's defaults: a v1 record means what "off" meant then.
+    for slot in record["slots"]:
+        for key in ("program", "clinic"):
+            program = slot[key]
+            if program is not None:
+                program.setdefault("trigger", "off")
+                program.setdefault("trigger_pulses", 1)
+    return record
+
+
+MIGRATIONS = {1: _to_v2}  # version n -> a function from an n record to an n + 1 record
+
+
+def migrate(record, version):
+    if not 1 <= version <= SCHEMA:
+        raise StimError(E_VERSION, "settings schema %d; this firmware reads 1..%d" % (version, SCHEMA))
+    while version < SCHEMA:
+        record = MIGRATIONS[version](record)
+        version += 1
+    return record
+
+
+# -- encoding ---------------------------------------------------------------------------
+
+
+def encode(therapy):
+    """The record as one bytes object."""
+    return b"".join(encode_parts(therapy))
+
+
+def encode_parts(therapy):
+    """The record as a list of bytes, one per slot and a few joints: what
+    Store.save writes piece by piece, so no block of the record's whole size
+    is needed on a fragmented heap. Keys sorted: "slots" comes last."""
+    head = _text({"active": therapy.active.number, "group": therapy.group, "groups": therapy.groups})
+    parts = [(head[:-1] + ',"slots":[').encode()]
+    for slot in therapy.slots:
+        if len(parts) > 1:
+            parts.append(b",")
+        record = {
+            "name": slot.name,
+            "program": slot.program.as_dict(),
+            "clinic": None if slot.clinic == slot.program else slot.clinic.as_dict(),
+            "settings": slot.settings,
+            "patient": slot.patient_keys,
+            "window": slot.window,
+        }
+        parts.append(_text(record).encode())
+    parts.append(b"]}")
+    return parts
+
+
+def _text(value):
+    out = []  # type: list
+    _dump(value, out)
+    return "".join(out)
+
+
+def _dump(value, out):
+    kind = type(value)  # not isinstance: a bool is no int here
+    if kind is int:
+        out.append("%d" % value)
+    elif kind is str:
+        out.append(json.dumps(value))
+    elif kind is dict:
+        sep = "{"
+        for key in sorted(value):
+            item = value[key]
+            if type(item) is int:  # most values: no call
+                out.append("%s%s:%d" % (sep, json.dumps(key), item))
+            else:
+                out.append(sep + json.dumps(key) + ":")
+                _dump(item, out)
+            sep = ","
+        out.append("}" if sep == "," else "{}")
+    elif kind is list or kind is tuple:
+        sep = "["
+        for item in value:
+            out.append(sep)
+            _dump(item, out)
+            sep = ","
+        out.append("]" if sep == "," else "[]")
+    elif value is None:
+        out.append("null")
+    elif kind is bool:
+        out.append("true" if value else "false")
+    else:
+        raise StimError(E_INVALID, "cannot store %r" % (value,))
+
+
+# -- applying ---------------------------------------------------------------------------
+
+
+def apply(therapy, body, version):
+    """Replace the therapy's settings by the record's, or raise StimError
+    (E_VERSION, E_INVALID) and leave the therapy as it was."""
+    if not 1 <= version <= SCHEMA:
+        raise StimError(E_VERSION, "settings schema %d; this firmware reads 1..%d" % (version, SCHEMA))
+    try:
+        scratch = _build(therapy, migrate(json.loads(body), version))
+    except StimError as err:  # the check's own code stays in the message: "RANGE amp=..."
+        raise StimError(E_INVALID, err.message if err.code == E_INVALID else str(err)) from None
+    except MemoryError:
+        raise  # not the record's fault
+    except Exception as err:  # malformed: a missing key, a wrong type, not JSON
+        raise StimError(E_INVALID, "malformed record (%s %s)" % (type(err).__name__, err)) from None
+    for n in range(len(therapy.slots)):
+        slot, new = therapy.slots[n], scratch.slots[n]
+        slot.name = new.name
+        slot.program = new.program
+        slot.clinic = new.clinic
+        slot.settings = new.settings
+        slot.patient_keys = new.patient_keys
+        slot.window = new.window
+    therapy.groups = scratch.groups
+    therapy.active = therapy.slots[scratch.active.number - 1]
+    therapy.group = scratch.group
+
+
+def _build(therapy, record):
+    """A scratch Therapy holding the record's settings, each checked as the therapy checks a change."""
+    _keys(record, _KEYS, "record")
+    board = {"limits": therapy.limits, "contacts": {"count": therapy.contact_count}}
+    scratch = Therapy(board, therapy.safety_check)
+    slots = record["slots"]
+    if not isinstance(slots, list) or len(slots) != len(scratch.slots):
+        raise StimError(E_INVALID, "need %d programs" % len(scratch.slots))
+    for n in range(len(slots)):
+        slot = scratch.slots[n]
+        try:
+            _slot(scratch, slot, slots[n])
+        except StimError as err:
+            raise StimError(err.code, "program %d: %s" % (slot.number, err.message)) from None
+    groups = record["groups"]
+    _keys(groups, None, "groups")
+    for name in sorted(groups):
+        scratch.define_group(_name("group", name), _int(groups[name], "group " + name))
+    scratch.select(_int(record["active"], "active"))
+    group = record["group"]
+    if group is not None:
+        # Not necessarily the active program's: redefining the selected group keeps it selected.
+        if _name("group", group) not in scratch.groups:
+            raise StimError(E_INVALID, "selected group %s is not defined" % group)
+        scratch.group = group
+    return scratch
+
+
+def _slot(scratch, slot, data):
+    _keys(data, _SLOT_KEYS, "program")
+    settings = data["settings"]
+    _keys(settings, SLOT_DEFAULTS, "settings")
+    changes = {}
+    for field in settings:
+        changes[field] = _int(settings[field], field)
+    window = data["window"]
+    _keys(window, slot.window, "window")
+    for field in window:
+        pair = window[field]
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise StimError(E_INVALID, "window %s must be [low, high]" % field)
+        changes[field + "_min"] = _int(pair[0], field + "_min")
+        changes[field + "_max"] = _int(pair[1], field + "_max")
+    patient = data["patient"]
+    if not isinstance(patient, list) or len(set(patient)) != len(patient):
+        raise StimError(E_INVALID, "patient keys must be a list without repeats")
+    for key in patient:
+        if not isinstance(key, str):
+            raise StimError(E_INVALID, "patient key %r" % (key,))
+    changes["patient_keys"] = tuple(patient)
+    changes["name"] = _name("name", data["name"])
+    program = _program(data["program"])
+    slot.program = program
+    slot.clinic = program if data["clinic"] is None else _program(data["clinic"])
+    scratch.active = slot
+    # as a clinician's change: checks the settings, windows, patient keys, and
+    # the program and the clinic setting (board ranges, safety limits)
+    scratch.change(changes, CLINICIAN)
+
+
+def _program(data):
+    """A Program of exactly the fields this firmware's Program has."""
+    _keys(data, Program().as_dict(), "program fields")
+    fields = {}
+    for key in data:
+        value = data[key]
+        fields[key] = tuple(value) if isinstance(value, list) else value
+    return Program(**fields)
+
+
+def _keys(data, names, what):
+    """data must be a dict; with `names`, of exactly those keys."""
+    if not isinstance(data, dict):
+        raise StimError(E_INVALID, "%s must be an object" % what)
+    if names is not None:
+        for key in data:
+            if key not in names:
+                raise StimError(E_INVALID, "%s: unknown key %s" % (what, key))
+        for key in names:
+            if key not in data:
+                raise StimError(E_INVALID, "%s: no %s" % (what, key))
+
+
+def _int(value, what):
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise StimError(E_INVALID, "%s=%r is not an integer" % (what, value))
+    return value
+
+
+def _name(key, value):
+    if not isinstance(value, str):
+        raise StimError(E_INVALID, "%s %r is not a name" % (key, value))
+    return protocol.parse_name(key, value)
+
+
+# -- one call each for the service ------------------------------------------------------
+
+
+def restore(therapy, store):
+    """Load and apply the newest valid record; never raises. None, or the
+    fault code (the therapy then holds the last good record's settings, or
+    keeps its defaults)."""
+    try:
+        body, version, fault = store.load()
+    except Exception:  # the filesystem itself failing
+        return store_module.E_CORRUPT
+    if body is None:
+        return fault
+    try:
+        apply(therapy, body, version)
+    except StimError as err:
+        return err.code
+    except Exception:
+        return E_INVALID
+    return fault
+
+
+def save(therapy, store):
+    """Store the therapy's settings as the next generation: None, or E_WRITE / E_INVALID."""
+    try:
+        store.save(encode_parts(therapy), SCHEMA)
+    except StimError as err:
+        return err.code
+    except Exception:  # OSError from the filesystem (full, failing), a record too large
+        return E_WRITE
+    return None
