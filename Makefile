@@ -45,7 +45,7 @@ deploy: setup
 	$(BIN)/picostim deploy --board $(BOARD) $(if $(PORT),--port $(PORT)) $(if $(KEY),--key $(KEY))
 
 repl: setup
-	$(BIN)/mpremote $(if $(PORT),connect $(PORT)) repl
+	$(BIN)/picostim deploy --repl $(if $(PORT),--port $(PORT)) $(if $(KEY),--key $(KEY))
 
 clean:
 	rm -rf $(VENV) build demo.vcd sim.vcd sim-flash .pytest_cache .mypy_cache .ruff_cache

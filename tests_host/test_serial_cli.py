@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import serial
 
 pytestmark = pytest.mark.serial
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,3 +92,15 @@ def test_deploy_plan_installs_every_module_then_resets():
 def test_deploy_refuses_an_unknown_board():
     result = cli("deploy", "--board", "nope", "--dry-run")
     assert result.returncode == 2 and "no board profile" in result.stderr
+
+
+@pytest.mark.usefixtures("vboard_only")
+def test_deploy_first_takes_a_running_board_out_of_service():
+    from picostim.deploy import leave_service
+    from picostim.vboard.launcher import SimProcess
+
+    with SimProcess() as sim:
+        assert "service stopped" in leave_service(sim.port, None)  # the sim's key is the development key
+        with serial.Serial(sim.port, timeout=5) as port:
+            port.write(b"\r\n")
+            assert b">>>" in port.read_until(b">>> ")  # MicroPython's REPL, free for mpremote

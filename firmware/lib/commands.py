@@ -32,7 +32,7 @@ E_LOG_OPEN = "LOG_OPEN"  # no event log: it could not be opened at boot
 E_SAVE = "SAVE"  # save() failed with an OSError
 _NAMES = (
     "HELLO STATUS SET ON OFF STOP AMP PROGRAM PROGRAMS GROUP GROUPS RESTORE LIMITS TRAIN LOGIN AUTH LOGOUT DIAG LOG "
-    "REPL"
+    "REPL ADAPTIVE"
 ).split()
 DEVICE = "device"  # the role of events the board makes itself (boot, faults, the button)
 LOG_PAGE = 16  # records in one LOG answer at most
@@ -114,6 +114,8 @@ class Commands:
         )
         if self.describe_safety and self.report is not None:
             text += " " + self.describe_safety(self.report)
+        adaptive = therapy.adaptive
+        text += " posture=%s adaptive=%s" % (adaptive.posture or "-", "on" if adaptive.enabled else "off")
         return text + " fault=" + (self.faults[-1] if self.faults else "-")
 
     # -- log and faults ----------------------------------------------------------------
@@ -152,7 +154,12 @@ class Commands:
         return None
 
     def _accepted(self, kind, role, detail, now, stored=True):
-        """An accepted change: store the settings (when they changed), then log it."""
+        """An accepted change: store the settings (when they changed), then log it.
+        A patient's choice of program and amplitude is AdaptiveStim's memory
+        for the posture the patient is in."""
+        if role == PATIENT and stored:
+            adaptive = self.therapy.adaptive
+            adaptive.remember(adaptive.posture, self.therapy.active.number, self.therapy.program().amp_ua)
         if stored and self.save is not None:
             try:
                 self.save()
@@ -347,6 +354,53 @@ class Commands:
     def _diag(self, args, now, role):
         self._no_args(args)
         return self.diag() if self.diag else ""
+
+    def posture_changed(self, posture, now):
+        """A new stable posture (posture.py, after its stability timer): log
+        it; with AdaptiveStim on, move to what the patient chose there last,
+        with a ramp: a soft start for another program, a glide for another
+        amplitude. Returns an event text, or None."""
+        therapy = self.therapy
+        adaptive = therapy.adaptive
+        adaptive.posture = posture
+        target = adaptive.target(posture, therapy.amp_window)
+        self.log_event("POSTURE", DEVICE, posture, now)
+        if target is None:
+            return "POSTURE " + posture
+        number, amp = target
+        program_before, amp_before = therapy.active.number, self.stim.output_amp_ua()
+        try:
+            if number != program_before:
+                self.report = therapy.select(number)
+            self.report = therapy.change({"amp_ua": amp}, PATIENT)  # the patient's own window and locks
+        except StimError as e:
+            self.log_event("ADAPTIVE", DEVICE, "posture=%s refused %s" % (posture, e.code), now)
+            return "POSTURE " + posture
+        if number != program_before:
+            self.stim.restart(now)
+        else:
+            self.stim.glide(now, amp_before)
+        self._accepted("ADAPTIVE", DEVICE, "posture=%s program=%d amp=%duA" % (posture, number, amp), now)
+        return "POSTURE %s program=%d amp=%duA" % (posture, number, amp)
+
+    def _adaptive(self, args, now, role):
+        """ADAPTIVE | ADAPTIVE ON|OFF|CLEAR | ADAPTIVE MAX <posture> <amp> (clinician)."""
+        adaptive = self.therapy.adaptive
+        verb = args[0].upper() if args else ""
+        if verb == "":
+            return adaptive.describe()
+        self._clinician(role, "ADAPTIVE " + verb)
+        if verb in ("ON", "OFF") and len(args) == 1:
+            adaptive.enabled = verb == "ON"
+        elif verb == "CLEAR" and len(args) == 1:
+            adaptive.memory = {}
+        elif verb == "MAX" and len(args) == 3:
+            amp = protocol.parse_quantity("max", args[2], protocol.CURRENT_UNITS)
+            adaptive.set_max(args[1].lower(), amp, self.therapy.limits["amplitude_ua"][1])
+        else:
+            raise StimError(protocol.E_SYNTAX, "use ADAPTIVE, ADAPTIVE ON|OFF|CLEAR, ADAPTIVE MAX <posture> <amp>")
+        self._accepted("ADAPTIVE", role, " ".join(args), now)
+        return adaptive.describe()
 
     def _repl(self, args, now, role):
         """Leave the service loop for MicroPython's REPL (deploying, debugging):

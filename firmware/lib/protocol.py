@@ -23,6 +23,7 @@ E_EMPTY = "EMPTY"  # nothing but blanks (also line_reader.E_EMPTY)
 _CURRENT = (("ua", 1), ("ma", 1000))
 _TIME = (("us", 1), ("ms", 1000))
 TIME_UNITS = _TIME
+CURRENT_UNITS = _CURRENT
 _RATE = (("hz", 1), ("khz", 1000))
 _DURATION = (("ms", 1), ("s", 1000), ("min", 60000))
 _MAX_DIGITS = 9

@@ -151,7 +151,8 @@ class Service:
         self.stim = commands.stim
         self.button = Button(profile.get("button", "bootsel"))
         self.dog = Watchdog(profile.get("watchdog_ms", 0))
-        self.last_rx = 0
+        self.last_rx = 0  # any byte (the partial-line timeout)
+        self.last_line = 0  # a whole line (the host timeout: bytes of garbage are no host)
         self.last_button = 0
         self.last_fault = None  # (code, ms) of the last fault logged: a repeating one is logged once a second
         cause = reset_cause()
@@ -173,6 +174,7 @@ class Service:
                 raise StimError(settings_record.E_VERSION, "settings of a newer firmware on flash: not saved")
             code = settings_record.save(therapy, store)
             if code:
+                commands.log_event("FAULT", DEVICE, "code=%s settings not saved" % code, self.diag.uptime_ms)
                 raise StimError(code, "settings not saved")
 
         commands.save = save
@@ -200,6 +202,7 @@ class Service:
         if data:
             self.last_rx = now
             for kind, text in reader.feed(data):
+                self.last_line = now
                 self.diag.commands += 1
                 link.write_line(commands.answer(text, now) if kind == LINE else protocol.err(kind, text))
         elif reader.partial() and now - self.last_rx >= self.line_timeout_ms:
@@ -211,7 +214,7 @@ class Service:
                 stim.emergency_stop("button")
                 commands.log_event("STOP", DEVICE, "reason=button", now)
                 link.write_line(protocol.evt("STOP reason=button"))
-        if self.host_timeout_ms and stim.on and now - self.last_rx > self.host_timeout_ms:
+        if self.host_timeout_ms and stim.on and now - self.last_line > self.host_timeout_ms:
             stim.emergency_stop("host")
             self.fault(E_HOST, "no line from the host for %dms" % self.host_timeout_ms, now)
         if commands.log_fault is not None and (stim.on or stim.phase is not None):
@@ -226,7 +229,8 @@ class Service:
         """Outputs low first (the pulse in progress still completes when the
         engine can do it), then the fault in STATUS, the log and an event."""
         try:
-            self.stim.emergency_stop("fault")
+            if self.stim.on or self.stim.phase is not None:
+                self.stim.emergency_stop("fault")
             self.engine.halt()
         except Exception:  # the engine itself is failing: low at once
             try:

@@ -16,7 +16,8 @@ both. Every value is stored, defaults too: a later firmware with other
 defaults must not change a patient's settings.
 
 Schema versions: 1 lacks the program fields "trigger" and
-"trigger_pulses"; 2 has them. A record is brought up to SCHEMA by one
+"trigger_pulses"; 2 has them; 3 adds "adaptive" (AdaptiveStim: on/off, the
+per-posture memory and limits). A record is brought up to SCHEMA by one
 function per version in MIGRATIONS, then checked in full by the therapy's
 own checks on a scratch Therapy: each slot as a clinician's change
 (therapy.change: settings, windows, patient keys, and its program and clinic
@@ -36,12 +37,13 @@ import store as store_module
 from stim_program import Program, StimError
 from therapy import CLINICIAN, SLOT_DEFAULTS, Therapy
 
-SCHEMA = 2
+SCHEMA = 3
 E_INVALID = "SETTINGS_INVALID"
 E_VERSION = "SETTINGS_VERSION"
 E_WRITE = "SETTINGS_WRITE"
 
-_KEYS = ("active", "group", "groups", "slots")
+_KEYS = ("active", "adaptive", "group", "groups", "slots")
+_ADAPTIVE_KEYS = ("enabled", "max", "memory")
 _SLOT_KEYS = ("clinic", "name", "patient", "program", "settings", "window")
 
 
@@ -56,7 +58,12 @@ def _to_v2(record):
     return record
 
 
-MIGRATIONS = {1: _to_v2}  # version n -> a function from an n record to an n + 1 record
+def _to_v3(record):
+    record["adaptive"] = {"enabled": False, "max": {}, "memory": {}}
+    return record
+
+
+MIGRATIONS = {1: _to_v2, 2: _to_v3}  # version n -> a function from an n record to an n + 1 record
 
 
 def migrate(record, version):
@@ -80,7 +87,18 @@ def encode_parts(therapy):
     """The record as a list of bytes, one per slot and a few joints: what
     Store.save writes piece by piece, so no block of the record's whole size
     is needed on a fragmented heap. Keys sorted: "slots" comes last."""
-    head = _text({"active": therapy.active.number, "group": therapy.group, "groups": therapy.groups})
+    adaptive = therapy.adaptive
+    memory = {}
+    for posture in adaptive.memory:
+        memory[posture] = list(adaptive.memory[posture])
+    head = _text(
+        {
+            "active": therapy.active.number,
+            "adaptive": {"enabled": adaptive.enabled, "max": adaptive.max_ua, "memory": memory},
+            "group": therapy.group,
+            "groups": therapy.groups,
+        }
+    )
     parts = [(head[:-1] + ',"slots":[').encode()]
     for slot in therapy.slots:
         if len(parts) > 1:
@@ -163,6 +181,9 @@ def apply(therapy, body, version):
     therapy.groups = scratch.groups
     therapy.active = therapy.slots[scratch.active.number - 1]
     therapy.group = scratch.group
+    posture = therapy.adaptive.posture  # what the accelerometer says, not the record
+    therapy.adaptive = scratch.adaptive
+    therapy.adaptive.posture = posture
 
 
 def _build(therapy, record):
@@ -184,6 +205,7 @@ def _build(therapy, record):
     for name in sorted(groups):
         scratch.define_group(_name("group", name), _int(groups[name], "group " + name))
     scratch.select(_int(record["active"], "active"))
+    _adaptive(scratch, record["adaptive"])
     group = record["group"]
     if group is not None:
         # Not necessarily the active program's: redefining the selected group keeps it selected.
@@ -191,6 +213,32 @@ def _build(therapy, record):
             raise StimError(E_INVALID, "selected group %s is not defined" % group)
         scratch.group = group
     return scratch
+
+
+def _adaptive(scratch, data):
+    _keys(data, _ADAPTIVE_KEYS, "adaptive")
+    adaptive = scratch.adaptive
+    if type(data["enabled"]) is not bool:
+        raise StimError(E_INVALID, "adaptive enabled must be true or false")
+    adaptive.enabled = data["enabled"]
+    limits = data["max"]
+    _keys(limits, None, "adaptive max")
+    for posture in limits:
+        adaptive.set_max(posture, _int(limits[posture], "max " + posture), scratch.limits["amplitude_ua"][1])
+    memory = data["memory"]
+    _keys(memory, None, "adaptive memory")
+    for posture in memory:
+        adaptive.check_posture(posture)
+        pair = memory[posture]
+        if type(pair) is not list or len(pair) != 2:
+            raise StimError(E_INVALID, "adaptive memory %s must be [program, amp]" % posture)
+        number, amp = _int(pair[0], "program"), _int(pair[1], "amp")
+        if not 1 <= number <= len(scratch.slots):
+            raise StimError(E_INVALID, "adaptive memory %s: no program %d" % (posture, number))
+        high = scratch.limits["amplitude_ua"][1]  # target() keeps it inside today's window and limit
+        if not 0 <= amp <= high:
+            raise StimError(E_INVALID, "adaptive memory %s: %duA outside 0..%duA" % (posture, amp, high))
+        adaptive.memory[posture] = (number, amp)
 
 
 def _slot(scratch, slot, data):

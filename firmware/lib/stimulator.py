@@ -7,6 +7,7 @@ soft-start/soft-stop ramps, on/off cycling, train duration and emergency stop
     stim.apply(now_ms)        # the therapy's program changed: follow it
     stim.stop(now_ms)         # OFF: ramp down, then stop
     stim.emergency_stop(why)  # STOP / button: no ramp, stays off until start()
+    stim.glide(now_ms, from_ua)  # steady: move to the program's amplitude in ramp steps
     stim.poll(now_ms)         # from the service loop; returns an event or None
 
 Phases: ramp_up -> steady -> (cycling: ramp_down -> pause -> ramp_up ...);
@@ -17,6 +18,7 @@ amplitude in steps of RAMP_STEP_MS; each step lands between two pulses.
 from stim_program import timing, train_cycles
 
 RAMP_STEP_MS = 50
+GLIDE_MS = 1000  # an AdaptiveStim move when the program has no ramp
 
 OFF = "off"
 ON = "on"
@@ -46,6 +48,7 @@ class Stimulator:
         self._cycle_start = 0  # when the current on-part of a cycle began (ms)
         self._down_from = None  # the program a soft stop is lowering
         self._target = None  # the full-amplitude program last driven
+        self._glide = None  # (from_ua, start_ms, steps): steady, moving between two amplitudes
 
     # -- reading ----------------------------------------------------------------------
     def state(self):
@@ -118,6 +121,17 @@ class Stimulator:
         if self.phase in (RAMP_UP, RAMP_DOWN, STEADY):
             self._drive(now)
 
+    def glide(self, now, from_ua):
+        """While steady: the amplitude moves from from_ua to the program's in
+        ramp steps (over the ramp time, GLIDE_MS when ramps are off), never in
+        one step; other phases already ramp, or are off."""
+        if self.phase != STEADY:
+            self.apply(now)
+            return
+        ramp_ms = self.therapy.active.settings["ramp_ms"] or GLIDE_MS
+        self._glide = (from_ua, now, max(1, ramp_ms // RAMP_STEP_MS))
+        self._drive(now)
+
     # -- time -------------------------------------------------------------------------------
     def poll(self, now):
         """Advance ramps, cycling and train; return an event text or None."""
@@ -152,6 +166,8 @@ class Stimulator:
             else:
                 self._drive(now)
         elif self.phase == STEADY:
+            if self._glide is not None:
+                self._drive(now)
             cycle_on = settings["cycle_on_ms"]
             if cycle_on and settings["cycle_off_ms"] and now - self._cycle_start >= cycle_on:
                 self._ramp_down(now)
@@ -206,6 +222,15 @@ class Stimulator:
                 self.engine.poll()  # at most the rest of one pulse
         self._drive(now)
 
+    def _glided(self, now, target):
+        """The program at the glide's current step (the glide ends at the target)."""
+        from_ua, start, steps = self._glide
+        done = min(steps, (now - start) // RAMP_STEP_MS + 1)
+        if done >= steps:
+            self._glide = None
+            return target
+        return target.copy(amp_ua=from_ua + (target.amp_ua - from_ua) * done // steps)
+
     def _position(self, now):
         """(num, den): how far up the amplitude is, in whole ramp steps."""
         if self.phase == STEADY:
@@ -226,6 +251,11 @@ class Stimulator:
             target = self._down_from
         self._target = target
         program = target if num == den else target.copy(amp_ua=target.amp_ua * num // den)
+        if self._glide is not None:
+            if self.phase != STEADY:
+                self._glide = None
+            else:
+                program = self._glided(now, target)
         if program == self._sent and self.engine.state != _ENGINE_IDLE:
             return
         if self.engine.state == _ENGINE_IDLE:

@@ -14,6 +14,7 @@ Every change is validated against the board's ranges and absolute safety
 limits (safety.py) before anything is stored.
 """
 
+from adaptive import Adaptive
 from stim_program import E_RANGE, E_VALUE, Program, StimError
 
 PATIENT = "patient"
@@ -76,6 +77,7 @@ class Therapy:
         self.active = self.slots[0]
         self.groups = {}  # name -> slot number
         self.group = None
+        self.adaptive = Adaptive()  # AdaptiveStim: per-posture settings and limits
 
     # -- reading --------------------------------------------------------------------
     def program(self):
@@ -146,6 +148,10 @@ class Therapy:
         slot.clinic = clinic
         return report
 
+    def amp_window(self, number):
+        """The patient's amplitude window (low, high) of program `number`."""
+        return self.slots[number - 1].window["amp_ua"]
+
     def step_amplitude(self, direction, role):
         amp = self.active.program.amp_ua + direction * self.active.settings["step_ua"]
         low, high = self.limits["amplitude_ua"]
@@ -212,10 +218,15 @@ class Therapy:
                 low, high = slot.window[field]
                 value = getattr(program, field)
                 unit = _UNITS[field]
+                where = ""
+                if field == "amp_ua" and self.adaptive.limit(self.adaptive.posture, high) < high:
+                    high = self.adaptive.limit(self.adaptive.posture, high)
+                    where = " for %s" % self.adaptive.posture
                 if not low <= value <= high:
                     raise StimError(
                         E_PATIENT_RANGE,
-                        "%s=%d%s outside the clinician's window %d..%d%s" % (key, value, unit, low, high, unit),
+                        "%s=%d%s outside the clinician's window %d..%d%s%s"
+                        % (key, value, unit, low, high, unit, where),
                     )
 
 
@@ -223,6 +234,8 @@ def _label(field):
     """Protocol name of a field: amp_ua -> amp, ramp_ms -> ramp, amp_ua_min -> amp_min."""
     if field == "patient_keys":
         return "patient"
+    if field == "burst_count":
+        return "burst"
     if field.endswith("_min") or field.endswith("_max"):
         return _label(field[:-4]) + field[-4:]
     for suffix in ("_ua", "_us", "_hz", "_ms"):

@@ -1,7 +1,8 @@
 """Serial transports for the protocol (hardware adapter).
 
-USB CDC is the default: the protocol shares stdin/stdout with the REPL, so
-Ctrl-C still interrupts the loop and leaves the REPL to mpremote. A board
+USB CDC is the default: the protocol shares stdin/stdout with the REPL
+(while the service runs, Ctrl-C is turned off: the REPL command leaves the
+loop for the REPL, for mpremote). A board
 profile with a "uart" entry, e.g. {"id": 0, "tx": 0, "rx": 1, "baudrate":
 115200}, moves the protocol to that UART instead.
 """

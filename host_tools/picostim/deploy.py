@@ -8,7 +8,8 @@ copied to :/lib as .mpy (stale .py copies there are removed, since a .py
 would be imported instead); main.py goes to :/main.py as source (MicroPython
 runs main.py at boot) and the board profile to :/board.json. Then the board
 resets and starts the firmware. Needs MicroPython 1.23 or newer on the Pico
-(.mpy format 6.3). Connecting interrupts a running firmware: outputs go low.
+(.mpy format 6.3). A running picostim ignores Ctrl-C, so deploy first sends
+it REPL (see leave_service): stimulation stops, outputs go low.
 """
 
 from __future__ import annotations
@@ -71,6 +72,32 @@ def mpremote_argv(modules: list[Path], board: str, port: str | None, key: Path |
     return argv
 
 
+def leave_service(port: str | None, key: Path | None) -> str:
+    """A board running picostim does not take Ctrl-C while it serves, so
+    mpremote could not get in: ask it for the REPL first (as the clinician,
+    with --key, else $PICOSTIM_KEY; a board without a key lets anyone). What
+    happened, for the user; a board that does not answer the protocol (plain
+    MicroPython) is left to mpremote."""
+    import os
+
+    from picostim.auth import load_key
+    from picostim.cli import resolve_port
+    from picostim.programmer import Programmer, ProgrammerError
+
+    try:
+        with Programmer(resolve_port(port), timeout=3) as board:
+            try:
+                board.login(load_key(key or os.environ.get("PICOSTIM_KEY")))
+            except ProgrammerError:
+                pass  # no key on the board (REPL open to anyone), or another key: REPL says which
+            answer = board.send("REPL")
+    except (ProgrammerError, OSError, ValueError) as exc:
+        return f"no picostim service answered ({exc}); mpremote connects as usual"
+    if not answer.startswith("OK"):
+        raise SystemExit(f"picostim deploy: the board refused REPL: {answer} (pass the board's key with --key)")
+    return "picostim service stopped (outputs low); the REPL is free for mpremote"
+
+
 def add_arguments(parser):
     parser.add_argument("--board", default="pico", help="board profile name or path (default: pico)")
     parser.add_argument("--port", help="serial port (default: mpremote's auto-detection)")
@@ -81,6 +108,9 @@ def add_arguments(parser):
         help="device key file to provision (64 hex digits; make one with `picostim deploy --new-key FILE`)",
     )
     parser.add_argument("--new-key", metavar="FILE", help="write a fresh random device key to FILE and stop")
+    parser.add_argument(
+        "--repl", action="store_true", help="only take the board out of service and open its REPL (mpremote)"
+    )
 
 
 def main(argv=None) -> int:
@@ -110,6 +140,10 @@ def run(args) -> int:
         except (OSError, ValueError) as exc:
             print(f"picostim deploy: bad key file {key}: {exc}", file=sys.stderr)
             return 2
+    if args.repl:
+        print(leave_service(args.port, key))
+        argv = [_tool("mpremote")] + (["connect", args.port] if args.port else []) + ["repl"]
+        return subprocess.run(argv).returncode
     if not board_path(args.board).exists():
         print(f"picostim deploy: no board profile {args.board!r}", file=sys.stderr)
         return 2
@@ -123,6 +157,7 @@ def run(args) -> int:
     if args.dry_run:
         print(" ".join(repr(a) if "\n" in a else a for a in command))
         return 0
+    print(leave_service(args.port, key))
     result = subprocess.run(command)
     if result.returncode:
         print("picostim deploy: mpremote failed (is the Pico attached and free? see `picostim ports`)", file=sys.stderr)

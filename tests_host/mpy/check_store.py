@@ -281,7 +281,7 @@ def record_round_trips():
     check(isinstance(body, bytes))  # bytes
     check(b" " not in body)  # compact: no spaces
     eq(body[:11], b'{"active":1')  # sorted keys
-    eq(sorted(json.loads(body)), ["active", "group", "groups", "slots"])  # nothing about stimulation on/off
+    eq(sorted(json.loads(body)), ["active", "adaptive", "group", "groups", "slots"])  # nothing about on/off
     u = fresh()
     apply(u, body, SCHEMA)
     same_record(u, DEFAULT)  # defaults round trip
@@ -304,7 +304,7 @@ def record_round_trips():
     gc.collect()
     c.select(3)
     u = fresh()
-    apply(u, CONFIGURED.replace(b'"active":2,"group":"walking"', b'"active":3,"group":null'), SCHEMA)
+    apply(u, CONFIGURED.replace(b'"active":2,', b'"active":3,').replace(b'"group":"walking"', b'"group":null'), SCHEMA)
     eq((u.active.number, u.group), (3, None))  # no group selected
     eq(rec(u), rec(c))  # otherwise the same
     c = u = None
@@ -355,6 +355,8 @@ def record_versions():
     record = settings_record.migrate({"slots": [{"program": {}, "clinic": None}]}, 1)
     eq(record["slots"][0]["program"], {"trigger": "off", "trigger_pulses": 1})  # the step itself
     eq(settings_record.migrate({"x": 1}, SCHEMA), {"x": 1})  # current: untouched
+    v3 = settings_record.migrate({"x": 1}, 2)  # v2 -> v3: AdaptiveStim off, nothing remembered
+    eq(v3["adaptive"], {"enabled": False, "max": {}, "memory": {}})
     fs = FakeFlash()
     Store(fs, PATH, fs.open).save(V1, 1)
     gc.collect()
