@@ -224,7 +224,9 @@ class Stimulator:
 
     def _glided(self, now, target):
         """The program at the glide's current step (the glide ends at the target)."""
-        from_ua, start, steps = self._glide
+        glide = self._glide
+        assert glide is not None
+        from_ua, start, steps = glide
         done = min(steps, (now - start) // RAMP_STEP_MS + 1)
         if done >= steps:
             self._glide = None
