@@ -2,7 +2,7 @@
 (p50/p99), commands per second (one at a time, and pipelined), and the
 firmware's MicroPython heap over 10,000 commands.
 
-    .venv/bin/python bench/protocol_bench.py [--commands 10000] [--heap 224K]
+    .venv/bin/python bench/protocol_bench.py [--commands 10000] [--heap 256K]
 
 Heap figures come from the firmware's DIAG command (gc.collect(), then
 gc.mem_alloc()): the live heap, which includes the host stand-ins for the
@@ -66,7 +66,7 @@ def run(commands, heap):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--commands", type=int, default=10000)
-    parser.add_argument("--heap", default="224K", help="MicroPython heap of the virtual board")
+    parser.add_argument("--heap", default="256K", help="MicroPython heap of the virtual board")
     args = parser.parse_args()
     latencies, elapsed, start, end, samples, pipelined = run(args.commands, args.heap)
     ms = sorted(x * 1000 for x in latencies)

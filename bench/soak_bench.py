@@ -5,7 +5,7 @@ PROGRAM/GROUP, TRAIN CLEAR/ADD/PLAY, LIMITS, LOG, DIAG and garbage (NUL,
 non-ASCII, overlong and blank lines). Every line must get one answer, in
 order, with the code the mix expects for it (each refusal included).
 
-    .venv/bin/python bench/soak_bench.py [--commands 100000] [--window 8] [--heap 224K]
+    .venv/bin/python bench/soak_bench.py [--commands 100000] [--window 8] [--heap 256K]
 
 Prints commands sent, answers, failures, throughput, and the firmware's heap
 from DIAG, sampled every --diag-every commands: the peak of heap_live (after

@@ -84,7 +84,8 @@ def test_the_clinicians_posture_limit_holds_for_the_patient_and_for_adaptivestim
     b.login()
     assert "max_supine=2000uA" in b.ok("ADAPTIVE MAX supine 2mA")
     b.ok("LOGOUT")
-    answer, _ = b.answer("SET amp=2100uA")
+    b.ok("SET amp=2100uA")  # lowering is always allowed, even while still above the new limit
+    answer, _ = b.answer("SET amp=2200uA")
     assert answer.startswith("ERR PATIENT_RANGE") and "for supine" in answer
     posture(b, "upright")
     b.ok("SET amp=3mA")
@@ -93,6 +94,35 @@ def test_the_clinicians_posture_limit_holds_for_the_patient_and_for_adaptivestim
     calls += b.wait(GLIDE_MS + 100)
     assert event == "POSTURE supine program=1 amp=2000uA"  # the memory, capped by the limit
     assert max(_amps(calls)) <= 3000 and _amps(calls)[-1] == 2000
+
+
+def test_entering_a_posture_above_its_limit_glides_down_to_it(bench):
+    b = bench
+    b.login()
+    b.ok("ADAPTIVE MAX left 1200uA")
+    b.ok("LOGOUT")
+    event, calls = posture(b, "left")  # no memory for left, but 2000 uA is above its limit
+    calls += b.wait(GLIDE_MS + 100)
+    assert event == "POSTURE left program=1 amp=1200uA"
+    amps = _amps(calls)
+    assert amps[-1] == 1200 and amps == sorted(amps, reverse=True) and len(amps) > 5
+
+
+def test_a_refused_move_to_another_program_leaves_the_program_as_it_was(bench):
+    b = bench
+    posture(b, "prone")
+    b.ok("PROGRAM 2")  # remembered: prone = program 2 at its 0 uA
+    posture(b, "upright")
+    b.ok("PROGRAM 1")
+    b.login()
+    b.ok("PROGRAM 2")
+    b.ok("SET amp=500uA patient=none")  # the clinician changes and locks program 2's amplitude
+    b.ok("PROGRAM 1")
+    b.ok("LOGOUT")
+    before = b.ok("STATUS")
+    event, _ = posture(b, "prone")
+    assert event == "POSTURE prone"  # the move is refused (LOCKED) ...
+    assert b.ok("STATUS").replace("posture=prone", "posture=upright") == before  # ... and nothing changed
 
 
 def test_off_or_without_the_switch_nothing_is_remembered_or_moved(bench):

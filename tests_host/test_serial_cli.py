@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import serial
+from serial_helpers import connect, reset
 
 pytestmark = pytest.mark.serial
 ROOT = Path(__file__).resolve().parents[1]
@@ -104,3 +105,15 @@ def test_deploy_first_takes_a_running_board_out_of_service():
         with serial.Serial(sim.port, timeout=5) as port:
             port.write(b"\r\n")
             assert b">>>" in port.read_until(b">>> ")  # MicroPython's REPL, free for mpremote
+
+
+def test_adaptive_from_the_cli_and_the_api(board_port, device_key):
+    with connect(board_port) as board:
+        reset(board, device_key)
+        assert board.adaptive("max", "left", "20mA")["max_left"] == "20000uA"
+        assert board.adaptive("off")["enabled"] == "0"
+        status = board.status()
+        assert status.adaptive is False
+        assert status.posture in ("-", "upright", "supine", "prone", "left", "right", "moving")
+    result = cli("adaptive", "--port", board_port)
+    assert result.returncode == 0 and "enabled=0" in result.stdout, result.stdout + result.stderr

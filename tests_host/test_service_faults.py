@@ -79,6 +79,7 @@ def micropython_clock(monkeypatch):
 def bench(tmp_path, monkeypatch):
     monkeypatch.setattr(service, "reset_cause", lambda: "power")
     profile = json.loads(board_path("pico").read_text())
+    profile.pop("accelerometer")  # posture sensing: tests_host/test_accel.py
     engine, link = Engine(), Link()
     svc = service.Service(profile, engine, str(tmp_path) + "/", link)
     return svc, engine, link
@@ -171,6 +172,7 @@ def test_a_full_flash_stops_stimulation_and_the_lost_records_are_counted(bench):
 def test_the_watchdog_reset_cause_is_a_fault_at_boot(tmp_path, monkeypatch):
     monkeypatch.setattr(service, "reset_cause", lambda: "watchdog")
     profile = json.loads(board_path("pico").read_text())
+    profile.pop("accelerometer")
     svc = service.Service(profile, Engine(), str(tmp_path) + "/", Link())
     assert svc.commands.faults == ["WATCHDOG"]
     assert "code=WATCHDOG" in ask(svc, svc.link, "LOG")

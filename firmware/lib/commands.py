@@ -32,7 +32,7 @@ E_LOG_OPEN = "LOG_OPEN"  # no event log: it could not be opened at boot
 E_SAVE = "SAVE"  # save() failed with an OSError
 _NAMES = (
     "HELLO STATUS SET ON OFF STOP AMP PROGRAM PROGRAMS GROUP GROUPS RESTORE LIMITS TRAIN LOGIN AUTH LOGOUT DIAG LOG "
-    "REPL ADAPTIVE"
+    "REPL ADAPTIVE IMPEDANCE"
 ).split()
 DEVICE = "device"  # the role of events the board makes itself (boot, faults, the button)
 LOG_PAGE = 16  # records in one LOG answer at most
@@ -61,6 +61,12 @@ class Commands:
         self.train = None
         self.train_cycles = None
         self.train_length = 0
+        # Lead impedance: the check (impedance.LeadCheck; the service sets it) and,
+        # once it has run, the lead.LeadStatus of its verdicts, which stimulation
+        # must respect (the lead module loads with the check, not before).
+        self.lead_check = None
+        self.lead = None
+        self._lead_rule(therapy, stim)
         self.table = {}
         for name in _NAMES:
             self.table[name] = getattr(self, "_" + name.lower())
@@ -71,6 +77,24 @@ class Commands:
         if self.train is None:
             self.train = array("I", range(self.train_capacity))
             self.train_cycles = array("I", range(self.train_capacity))
+
+    def _lead_rule(self, therapy, stim):
+        """While stimulation is on, no change (SET, AMP, PROGRAM, GROUP, RESTORE,
+        a posture) may bring in a contact the lead check flagged: the therapy's
+        check refuses it before anything is stored. ON and TRAIN PLAY ask
+        self.lead themselves."""
+        check = therapy.safety_check
+
+        def lead_check(program):
+            if stim.on:
+                self._lead_refuse(program)
+            return check(program) if check else None
+
+        therapy.safety_check = lead_check
+
+    def _lead_refuse(self, program):
+        if self.lead is not None:
+            self.lead.refuse(program)  # StimError LEAD for a contact found open or shorted
 
     def role(self, now):
         return self.auth.role(now)
@@ -203,6 +227,8 @@ class Commands:
     def _on(self, args, now, role):
         self._no_args(args)
         was_on = self.stim.on
+        if not was_on:
+            self._lead_refuse(self.therapy.program())
         self.stim.start(now)
         if not was_on:
             program = self.therapy.program()
@@ -309,6 +335,7 @@ class Commands:
             self.train_length = n + len(args) - 1
         elif verb == "PLAY" and len(args) <= 2 and (len(args) == 1 or args[1].upper() == "LOOP"):
             intervals = memoryview(train)[: self.train_length]
+            self._lead_refuse(self.therapy.program())
             self.stim.play_train(now, intervals, len(args) == 2, self.train_cycles)
             detail = "play intervals=%d loop=%d" % (self.train_length, 1 if len(args) == 2 else 0)
             self._accepted("TRAIN", role, detail, now, stored=False)
@@ -365,18 +392,25 @@ class Commands:
         adaptive.posture = posture
         target = adaptive.target(posture, therapy.amp_window)
         self.log_event("POSTURE", DEVICE, posture, now)
+        active = therapy.active.number
         if target is None:
-            return "POSTURE " + posture
+            limit = adaptive.limit(posture, therapy.amp_window(active)[1])
+            if therapy.program().amp_ua <= limit:
+                return "POSTURE " + posture
+            target = (active, limit)  # above this posture's limit: down to it, with a glide
         number, amp = target
-        program_before, amp_before = therapy.active.number, self.stim.output_amp_ua()
+        group, report, amp_before = therapy.group, self.report, self.stim.output_amp_ua()
         try:
-            if number != program_before:
+            if number != active:
                 self.report = therapy.select(number)
             self.report = therapy.change({"amp_ua": amp}, PATIENT)  # the patient's own window and locks
         except StimError as e:
+            if number != active:  # all or nothing: back to the program it was on
+                therapy.select(active)
+                therapy.group, self.report = group, report
             self.log_event("ADAPTIVE", DEVICE, "posture=%s refused %s" % (posture, e.code), now)
             return "POSTURE " + posture
-        if number != program_before:
+        if number != active:
             self.stim.restart(now)
         else:
             self.stim.glide(now, amp_before)
@@ -401,6 +435,28 @@ class Commands:
             raise StimError(protocol.E_SYNTAX, "use ADAPTIVE, ADAPTIVE ON|OFF|CLEAR, ADAPTIVE MAX <posture> <amp>")
         self._accepted("ADAPTIVE", role, " ".join(args), now)
         return adaptive.describe()
+
+    def _impedance(self, args, now, role):
+        """IMPEDANCE | IMPEDANCE <contact>: the lead check, every contact and
+        adjacent pair, or one contact and its pairs (either role; refused while
+        stimulating). Its verdicts decide which contacts stimulation may use."""
+        check = self.lead_check
+        if len(args) > 1 or (args and (not protocol.all_in(args[0], "0123456789") or len(args[0]) > 2)):
+            raise StimError(protocol.E_SYNTAX, "use IMPEDANCE, or IMPEDANCE <contact>")
+        import lead
+
+        if check is None:
+            raise StimError(lead.E_MEASURE, "no lead check on this board (board profile: impedance)")
+        items = check.config.plan(int(args[0]) if args else None)
+        state = self.stim.state()
+        if state != "off":
+            raise StimError(lead.E_BUSY, "stimulation is %s: OFF or STOP first" % state)
+        results = check.measure(items)
+        if self.lead is None:
+            self.lead = lead.LeadStatus()
+        self.lead.record(results)
+        self.log_event("IMPEDANCE", role, lead.summary(results), now)
+        return check.config.answer(results, check.current_na)
 
     def _repl(self, args, now, role):
         """Leave the service loop for MicroPython's REPL (deploying, debugging):

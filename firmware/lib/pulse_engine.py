@@ -7,6 +7,7 @@ Hardware adapter: the only module of the pulse path that touches `rp2` and
     engine.start(timing, program)        # tonic or burst; program: for the amplitude DACs
     engine.update(timing, program)       # applied at pulse boundaries (tonic <-> burst too)
     engine.start_train(timing, program, intervals_cycles, loop=True)  # custom train
+    engine.start_once(timing, program, delay_cycles)  # one pulse (lead check)
     engine.poll()                        # call from the service loop
     engine.stop()                        # never cuts a pulse short
     engine.halt()                        # stop, wait out the pulse, all low
@@ -413,6 +414,23 @@ class PulseEngine:
         self._run_dma(address, count, loop)
         self.source = TRAIN
         self._go(timing)
+
+    def start_once(self, timing, program, delay_cycles):
+        """One pulse, delay_cycles after the start (at least the DAC's settling
+        time), and no other: the rate SM's FIFO gets that interval, then
+        END_WORD (silent, repeated). No DMA. The engine stays RUNNING until
+        stop() (a lead check's measuring pulse: see impedance.py)."""
+        if self.state != IDLE:
+            raise RuntimeError("engine is " + self.state)
+        if delay_cycles < self._dac_wait:
+            raise ValueError("a delay of %d cycles does not let the DAC latch its levels" % delay_cycles)
+        self._prepare(timing, program)
+        self._rate.put(array("I", (interval_word(delay_cycles), END_WORD)))
+        self._go(timing)
+
+    def once_started(self):
+        """start_once: True once its pulse has started (the rate SM took END_WORD)."""
+        return not self._rate.tx_fifo()
 
     def _prepare(self, timing, program):
         """Both SMs loaded and stopped, the pulse SM's first words queued, DACs set."""

@@ -41,6 +41,7 @@ _DETAIL_MAX = 80
 E_LOOP = "LOOP"  # an exception in the service loop
 E_WATCHDOG = "WATCHDOG"  # the last reset came from the watchdog
 E_HOST = "HOST_LOST"  # stimulation stopped: no line from the host for serial.host_timeout_ms
+E_ACCEL = "ACCEL"  # the accelerometer is missing or does not answer: no posture, no AdaptiveStim moves
 
 
 class Diagnostics:
@@ -146,7 +147,10 @@ class Service:
         key_path = root + "device.key"
         commands = build(profile, engine, read_key(key_path), key_path)
         commands.diag = self.diag.text
-        commands.allocate_train()
+        if profile.get("impedance"):  # the lead check (IMPEDANCE), loaded at boot like the rest
+            from impedance import LeadCheck
+
+            commands.lead_check = LeadCheck(profile, engine)
         self.commands = commands
         self.stim = commands.stim
         self.button = Button(profile.get("button", "bootsel"))
@@ -158,20 +162,53 @@ class Service:
         cause = reset_cause()
         if cause == "watchdog":
             self.fault(E_WATCHDOG, "reset by the watchdog", 0)
+        commands.allocate_train()  # first: the train buffers need big free blocks
         self._restore_settings(Store(os, root + "settings"))
+        self.sensor = self.posture = None
+        self.last_sample = 0
+        if profile.get("accelerometer"):
+            self._start_posture(profile)
+
+    def _start_posture(self, profile):
+        import posture
+        from accel import Accelerometer
+
+        self.sample_ms = posture.settings(profile)["sample_ms"]
+        try:
+            self.sensor = Accelerometer(profile)
+        except Exception as e:  # a missing or silent part: no posture, the rest works
+            self.fault(E_ACCEL, str(e), 0)
+            return
+        self.posture = posture.from_profile(profile)
+
+    def _sense(self, now):
+        """One accelerometer sample; a new stable posture goes to AdaptiveStim."""
+        self.last_sample = now
+        sensor, posture = self.sensor, self.posture
+        assert sensor is not None and posture is not None  # set together
+        try:
+            x, y, z = sensor.read_mg()
+        except OSError as e:  # a glitch on the bus: the posture stays; therapy goes on
+            self.fault(E_ACCEL, "read: %s" % e, now)
+            return
+        changed = posture.update(x, y, z, now)
+        if changed:
+            self.link.write_line(protocol.evt(self.commands.posture_changed(changed, now)))
 
     def _restore_settings(self, store):
         """The last good settings (or the defaults, and a fault); every accepted
         change is then saved as a new generation."""
         therapy, commands = self.commands.therapy, self.commands
+        gc.collect()
         fault = settings_record.restore(therapy, store)
         if fault:
             self.fault(fault, "settings: the last good ones, or the defaults", 0)
         commands.report = therapy.check(therapy.program())
 
         def save():
-            if settings_record.E_VERSION in commands.faults:  # keep a newer firmware's record for it
-                raise StimError(settings_record.E_VERSION, "settings of a newer firmware on flash: not saved")
+            for kept in (settings_record.E_VERSION, settings_record.E_MEMORY):
+                if kept in commands.faults:  # a newer firmware's record, or one not checked for want of heap
+                    raise StimError(kept, "the settings on flash are kept: not saved")
             code = settings_record.save(therapy, store)
             if code:
                 commands.log_event("FAULT", DEVICE, "code=%s settings not saved" % code, self.diag.uptime_ms)
@@ -217,6 +254,8 @@ class Service:
         if self.host_timeout_ms and stim.on and now - self.last_line > self.host_timeout_ms:
             stim.emergency_stop("host")
             self.fault(E_HOST, "no line from the host for %dms" % self.host_timeout_ms, now)
+        if self.sensor is not None and now - self.last_sample >= self.sample_ms:
+            self._sense(now)
         if commands.log_fault is not None and (stim.on or stim.phase is not None):
             # no therapy without its record: a log that cannot be written stops stimulation
             stim.emergency_stop("fault")
@@ -240,11 +279,13 @@ class Service:
         self.fault(E_LOOP, "%s: %s" % (type(error).__name__, error), self.diag.uptime_ms)
 
     def fault(self, code, detail, now):
+        """Note a fault; a repeating one is logged and announced once a second."""
         self.commands.fault(code)
         last = self.last_fault
-        if last is None or last[0] != code or now - last[1] >= _FAULT_LOG_MS:
-            self.last_fault = (code, now)
-            self.commands.log_event("FAULT", DEVICE, ("code=%s %s" % (code, detail))[:_DETAIL_MAX], now)
+        if last is not None and last[0] == code and now - last[1] < _FAULT_LOG_MS:
+            return
+        self.last_fault = (code, now)
+        self.commands.log_event("FAULT", DEVICE, ("code=%s %s" % (code, detail))[:_DETAIL_MAX], now)
         try:
             self.link.write_line(protocol.evt("FAULT code=" + code))
         except Exception:  # a broken link cannot carry the event; STATUS will

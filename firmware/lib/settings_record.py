@@ -30,6 +30,7 @@ firmware refuses; the board keeps its defaults), E_VERSION (written by a
 newer firmware, or an unknown version), E_WRITE (the filesystem refused a save).
 """
 
+import gc
 import json
 
 import protocol
@@ -41,6 +42,7 @@ SCHEMA = 3
 E_INVALID = "SETTINGS_INVALID"
 E_VERSION = "SETTINGS_VERSION"
 E_WRITE = "SETTINGS_WRITE"
+E_MEMORY = "SETTINGS_MEMORY"  # no heap to check the record: defaults now, the record kept for the next boot
 
 _KEYS = ("active", "adaptive", "group", "groups", "slots")
 _ADAPTIVE_KEYS = ("enabled", "max", "memory")
@@ -321,13 +323,17 @@ def restore(therapy, store):
         return store_module.E_CORRUPT
     if body is None:
         return fault
-    try:
-        apply(therapy, body, version)
-    except StimError as err:
-        return err.code
-    except Exception:
-        return E_INVALID
-    return fault
+    for _attempt in (0, 1):
+        try:
+            apply(therapy, body, version)
+            return fault
+        except StimError as err:
+            return err.code
+        except MemoryError:
+            gc.collect()  # once more on a collected heap, then give up without calling it invalid
+        except Exception:
+            return E_INVALID
+    return E_MEMORY
 
 
 def save(therapy, store):

@@ -219,7 +219,8 @@ class Therapy:
                 value = getattr(program, field)
                 unit = _UNITS[field]
                 where = ""
-                if field == "amp_ua" and self.adaptive.limit(self.adaptive.posture, high) < high:
+                lowering = value < slot.program.amp_ua  # toward a posture limit: always allowed
+                if field == "amp_ua" and not lowering and self.adaptive.limit(self.adaptive.posture, high) < high:
                     high = self.adaptive.limit(self.adaptive.posture, high)
                     where = " for %s" % self.adaptive.posture
                 if not low <= value <= high:

@@ -1,6 +1,6 @@
 """picostim host tools: programmer client, virtual board, capture measurement."""
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
 from picostim.programmer import Programmer, ProgrammerError, Status  # noqa: E402
 

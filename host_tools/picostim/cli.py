@@ -109,6 +109,16 @@ def cmd_client(args):
             since = 1 if args.all else args.since
             print_log(board.log(since, args.count), "csv" if args.csv else "json" if args.json else "table")
             return 0
+        if args.command == "adaptive":
+            print(" ".join(f"{k}={v}" for k, v in board.adaptive(*args.words).items()))
+            return 0
+        if args.command == "impedance":
+            report = board.impedance(args.contact)
+            if args.json:
+                print(json.dumps(report.as_dict(), indent=1))
+            else:
+                print_impedance(report)
+            return 0 if report.all_ok() else 1
         if args.command == "send":
             answer = board.send(args.line)
             print(answer)
@@ -139,6 +149,23 @@ def cmd_client(args):
             status = actions[args.command]()
         print(" ".join(f"{k}={v}" for k, v in status.raw.items()))
     return 0
+
+
+def print_impedance(report, out=None):
+    """A lead check as a table: item, contacts, measured and expected ohms, verdict."""
+    out = out or sys.stdout
+    print(f"{'item':<9} {'contacts':<8} {'ohms':>7} {'expected':>8}  status", file=out)
+    for r in report.results:
+        contacts = "-".join(str(c) for c in r.contacts) if len(r.contacts) > 1 else f"{r.contacts[0]} vs rest"
+        mark = "" if r.status == "ok" else "  <-"
+        print(f"{r.name:<9} {contacts:<8} {r.ohms:>7} {r.expected_ohms:>8}  {r.status}{mark}", file=out)
+    failed = report.failed()
+    verdict = ", ".join(f"contact {k} {v}" for k, v in sorted(failed.items())) or "no contact open or shorted"
+    print(
+        f"measuring pulse {report.current_ua} uA, {report.pw_us} us per phase; tolerance {report.tolerance_pct}%; "
+        f"{verdict}",
+        file=out,
+    )
 
 
 def print_log(records, form="table", out=None):
@@ -240,6 +267,17 @@ def build_parser():
     form = p.add_mutually_exclusive_group()
     form.add_argument("--csv", action="store_true", help="CSV with a header row")
     form.add_argument("--json", action="store_true", help="a JSON list of records")
+    p.set_defaults(func=cmd_client)
+    p = sub.add_parser(
+        "adaptive", parents=[client], help="AdaptiveStim: show; on|off|clear, max POSTURE AMP (clinician)"
+    )
+    p.add_argument("words", nargs="*", help="e.g. on, off, clear, or max supine 2mA")
+    p.set_defaults(func=cmd_client)
+    p = sub.add_parser(
+        "impedance", parents=[client], help="lead impedance of every contact and adjacent pair (stimulation off)"
+    )
+    p.add_argument("contact", type=int, nargs="?", help="only this contact and its pairs")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_client)
     p = sub.add_parser("send", parents=[client], help='send one raw protocol line, e.g. send "SET amp=2mA"')
     p.add_argument("line")

@@ -65,6 +65,8 @@ class Status:
     phase: str
     out_amp_ua: int
     stop: str
+    posture: str  # the stable posture ("-": none yet, or no accelerometer)
+    adaptive: bool  # AdaptiveStim on
     fault: str  # the newest fault code, "-" when none
     raw: dict[str, str] = field(compare=False, repr=False)
 
@@ -98,6 +100,8 @@ class Status:
                 phase=kv["phase"],
                 out_amp_ua=_strip_unit(kv["out_amp"], "uA"),
                 stop=kv["stop"],
+                posture=kv.get("posture", "-"),
+                adaptive=kv.get("adaptive") == "on",
                 fault=kv.get("fault", "-"),
                 raw=kv,
             )
@@ -155,6 +159,78 @@ def parse_log(text: str) -> LogPage:
     except (KeyError, ValueError) as exc:
         raise ProgrammerError("PROTOCOL", f"unexpected LOG answer {text!r}") from exc
     return page
+
+
+LEAD_VERDICTS = ("ok", "open", "short", "high", "low")
+IMPEDANCE_TIMEOUT_S = 10.0  # a lead check makes 15 measuring pulses (more on a busy virtual board)
+
+
+@dataclass(frozen=True)
+class LeadResult:
+    """One measurement of a lead check (IMPEDANCE): contact k against the
+    others (name "c3"), or the pair k, k+1 ("pair3-4")."""
+
+    name: str
+    contacts: tuple[int, ...]
+    ohms: int
+    expected_ohms: int
+    status: str  # ok, open, short, high, low
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "contacts": list(self.contacts),
+            "ohms": self.ohms,
+            "expected_ohms": self.expected_ohms,
+            "status": self.status,
+        }
+
+
+@dataclass(frozen=True)
+class LeadReport:
+    current_ua: int  # the measuring current the DAC makes
+    pw_us: int  # each phase of the measuring pulse
+    tolerance_pct: int
+    results: list[LeadResult]
+
+    def failed(self) -> dict[int, str]:
+        """{contact: "open" | "short"} from the per-contact results: stimulation on them is refused."""
+        return {r.contacts[0]: r.status for r in self.results if len(r.contacts) == 1 and r.status in ("open", "short")}
+
+    def all_ok(self) -> bool:
+        return all(r.status == "ok" for r in self.results)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "current_ua": self.current_ua,
+            "pw_us": self.pw_us,
+            "tolerance_pct": self.tolerance_pct,
+            "results": [r.as_dict() for r in self.results],
+        }
+
+
+def parse_impedance(text: str) -> LeadReport:
+    """The text of an IMPEDANCE answer (after "OK "):
+    current=490uA pw=1000us tolerance=20% expect_c=1143ohm expect_pair=2000ohm c0=1142ohm:ok ...
+    pair2-3=24509ohm:open"""
+    kv = parse_pairs(text)
+    try:
+        expected = {"c": _strip_unit(kv["expect_c"], "ohm"), "pair": _strip_unit(kv["expect_pair"], "ohm")}
+        results = []
+        for key, value in kv.items():
+            kind = "pair" if key.startswith("pair") else "c" if key[:1] == "c" and key[1:].isdigit() else None
+            if kind is None:
+                continue
+            ohms, status = value.split(":")
+            if status not in LEAD_VERDICTS:
+                raise ValueError(status)
+            contacts = tuple(int(c) for c in key[len(kind) :].split("-"))
+            results.append(LeadResult(key, contacts, _strip_unit(ohms, "ohm"), expected[kind], status))
+        return LeadReport(
+            _strip_unit(kv["current"], "uA"), _strip_unit(kv["pw"], "us"), _strip_unit(kv["tolerance"], "%"), results
+        )
+    except (KeyError, ValueError) as exc:
+        raise ProgrammerError("PROTOCOL", f"unexpected IMPEDANCE answer {text!r}") from exc
 
 
 def parse_pairs(text: str) -> dict[str, str]:
@@ -414,6 +490,26 @@ class Programmer:
                 raise ProgrammerError("PROTOCOL", f"LOG {since} did not move on (next={page.next})")
             since = page.next
         return out
+
+    def adaptive(self, *words: str) -> dict[str, str]:
+        """AdaptiveStim: no words reads it; "on", "off", "clear" or "max",
+        posture, amplitude (e.g. "max", "supine", "2mA") change it (clinician).
+        Returns the answer's fields: enabled, posture, each posture's
+        program:amplitude memory and max_<posture> limits."""
+        return parse_pairs(self.command(" ".join(("ADAPTIVE",) + words)))
+
+    def impedance(self, contact: int | None = None) -> LeadReport:
+        """The lead check: every contact (against the others) and every adjacent
+        pair, or one contact and its pairs. Refused while stimulating (BUSY).
+        Contacts found open or shorted may not be stimulated (ON answers LEAD)
+        until a later check of them passes."""
+        line = "IMPEDANCE" if contact is None else f"IMPEDANCE {int(contact)}"
+        self._write(line)
+        answer = self.read_answer(timeout=max(self.timeout, IMPEDANCE_TIMEOUT_S), what=repr(line))
+        if answer.startswith("ERR "):
+            _, code, message = (answer + " ").split(" ", 2)
+            raise ProgrammerError(code, message.strip())
+        return parse_impedance(answer[3:])
 
     def diag(self) -> dict[str, int]:
         return {k: int(v) for k, v in parse_pairs(self.command("DIAG")).items()}

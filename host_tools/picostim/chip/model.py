@@ -54,6 +54,7 @@ _DMA_CHANNELS = 12
 _DMA_CHAN_ABORT = 0x444
 _TREQ_PERMANENT = 0x3F
 _PAD_IE = 0x40  # PADS_BANK0 GPIOn input enable (on at reset on the chip)
+ADC_VREF = 3.3  # volts: the ADC reference (the Pico's 3.3 V rail)
 
 
 class _NoSimulator:
@@ -92,6 +93,8 @@ class ChipModel:
         self.reset_reason = PWRON_RESET  # what machine.reset_cause() reports after the last reset
         self.watchdog_cycles = 0  # 0: the watchdog is not running
         self.watchdog_fed = 0  # cycle of the last feed (or the start)
+        self.i2c_devices = {}  # (bus, 7-bit address) -> device with write(data) -> acked, read(n) -> bytes
+        self.i2c_buses = {}  # bus -> (scl, sda, freq_hz) once machine.I2C set it up
 
     # -- time -------------------------------------------------------------
     @property
@@ -229,6 +232,20 @@ class ChipModel:
 
     def bootsel(self):
         return 1 if self.bootsel_pressed else 0
+
+    # -- ADC ---------------------------------------------------------------------
+    # What drives the ADC pins (GP26..29): an object with volts(pin), e.g.
+    # picostim.chip.frontend.FrontEnd; None: they read 0 V.
+    adc_source = None
+
+    def adc_read_u16(self, channel):
+        """machine.ADC(...).read_u16() of input `channel` (0..3 = GP26..29) now:
+        the 12-bit conversion of 0..ADC_VREF, scaled to 16 bits as MicroPython does."""
+        if not 0 <= channel <= 3:
+            raise ChipError(f"ADC channel {channel} not emulated (0..3: GP26..GP29)")
+        volts = self.adc_source.volts(26 + channel) if self.adc_source is not None else 0.0
+        raw = min(4095, max(0, int(volts / ADC_VREF * 4096)))
+        return raw << 4 | raw >> 8
 
     # -- PWM ---------------------------------------------------------------------
     def _pwm_slice_changed(self, index, cycle):
@@ -383,6 +400,46 @@ class ChipModel:
         if offset < 0 or offset + len(raw) > SRAM_SIZE:
             raise ChipError(f"sram_write outside SRAM at 0x{address:08x}")
         self._rp.sram[offset : offset + len(raw)] = raw
+
+    # -- I2C ------------------------------------------------------------------------
+    # machine.I2C's transfers, one call each. Absent address (nobody ACKs): -1;
+    # the stand-in raises OSError as MicroPython's rp2 I2C does. Data over the
+    # link: "x" + hex (writes), an int holding the bytes big-endian (reads).
+    def i2c_init(self, bus, scl, sda, freq):
+        """Hardware I2C `bus` (0 or 1) on these pins (I2C function) at `freq` Hz."""
+        if bus not in (0, 1):
+            raise ChipError(f"I2C{bus} does not exist")
+        if not (0 <= scl < GPIO_COUNT and scl & 3 == 2 * bus + 1 and 0 <= sda < GPIO_COUNT and sda & 3 == 2 * bus):
+            raise ChipError(f"GPIO{scl}/GPIO{sda} are not an SCL/SDA pair of I2C{bus}")
+        if not 0 < freq <= 1_000_000:
+            raise ChipError(f"I2C frequency {freq} Hz outside 1..1000000")
+        for pin in (scl, sda):
+            self.function[pin] = "i2c"  # open drain, pulled up: not a driven level
+        self.i2c_buses[bus] = (scl, sda, freq)
+        self._publish()
+
+    def _i2c_device(self, bus, addr):
+        scl, sda, _ = self.i2c_buses.get(bus, (None, None, 0))
+        if scl is None or self.function[scl] != "i2c" or self.function[sda] != "i2c":
+            raise ChipError(f"I2C{bus} is not set up (machine.I2C)")
+        if not 0 <= addr < 0x80:
+            raise ChipError(f"I2C address {addr} is not 7-bit")
+        return self.i2c_devices.get((bus, addr))
+
+    def i2c_write(self, bus, addr, data):
+        """A write transfer; returns the data bytes ACKed, -1 when the address is not."""
+        raw = bytes.fromhex(data[1:]) if isinstance(data, str) and data[:1] == "x" else None
+        if raw is None:
+            raise ChipError("i2c_write data must be 'x' + hex")
+        device = self._i2c_device(bus, addr)
+        return -1 if device is None else device.write(raw)
+
+    def i2c_read(self, bus, addr, n):
+        """A read transfer of n bytes (big-endian in the int returned), -1 when the address is not ACKed."""
+        if not 0 <= n <= 256:
+            raise ChipError(f"i2c_read of {n} bytes (0..256)")
+        device = self._i2c_device(bus, addr)
+        return -1 if device is None else int.from_bytes(device.read(n), "big")
 
     # -- registers ---------------------------------------------------------------
     def _pio_register(self, address):

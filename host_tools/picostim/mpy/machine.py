@@ -65,6 +65,26 @@ class Pin:
         return "Pin(GPIO%d)" % self.id
 
 
+class ADC:
+    """MicroPython's rp2 machine.ADC (ports/rp2/machine_adc.c): ADC(Pin(26..29)),
+    ADC(26..29) or ADC(0..3); read_u16() converts at the moment of the call
+    (the chip model's adc_read_u16). The temperature sensor is not emulated."""
+
+    CORE_TEMP = 4
+
+    def __init__(self, source):
+        n = source.id if isinstance(source, Pin) else source
+        if not isinstance(n, int) or not (0 <= n <= 3 or 26 <= n <= 29):
+            raise ValueError("Pin doesn't have ADC capabilities")
+        self.channel = n - 26 if n >= 26 else n
+
+    def read_u16(self):
+        return _chip.backend.adc_read_u16(self.channel)
+
+    def __repr__(self):
+        return "<ADC channel=%d>" % self.channel
+
+
 _SYS_HZ = 125000000
 _PWM_BASE = 0x40050000
 _PWM_STRIDE = 0x14
@@ -222,3 +242,68 @@ def disable_irq():
 
 def enable_irq(state=0):
     return None
+
+
+class I2C:
+    """MicroPython's rp2 machine.I2C (ports/rp2/machine_i2c.c with
+    extmod/machine_i2c.c): hardware I2C0/I2C1 on the chip model's I2C buses,
+    each transfer one chip call (i2c_write / i2c_read). As on the Pico, a
+    transfer to an address nobody ACKs raises OSError(EIO = 5), except a
+    zero-length write (scan(), writeto(addr, b"")), which the port does in
+    software I2C: OSError(ENODEV = 19). `stop` is accepted and ignored (no
+    other bus master). Default pins as the port's: I2C0 SCL 9 SDA 8, I2C1 SCL 7 SDA 6."""
+
+    def __init__(self, id=-1, *, scl=None, sda=None, freq=400000, timeout=50000):
+        if id not in (0, 1):
+            raise ValueError("I2C(%d) doesn't exist" % id)
+        scl = (9 - 2 * id) if scl is None else getattr(scl, "id", scl)
+        sda = (8 - 2 * id) if sda is None else getattr(sda, "id", sda)
+        if scl & 3 != 2 * id + 1:
+            raise ValueError("bad SCL pin")
+        if sda & 3 != 2 * id:
+            raise ValueError("bad SDA pin")
+        self.id, self.scl, self.sda, self.freq, self.timeout = id, scl, sda, freq, timeout
+        _chip.backend.i2c_init(id, scl, sda, freq)
+
+    def __repr__(self):
+        return "I2C(%u, freq=%u, scl=%u, sda=%u, timeout=%u)" % (self.id, self.freq, self.scl, self.sda, self.timeout)
+
+    def writeto(self, addr, buf, stop=True):
+        acked = _chip.backend.i2c_write(self.id, addr, "x" + "".join("%02x" % b for b in buf))
+        if acked < 0:
+            raise OSError(5, "EIO") if len(buf) else OSError(19, "ENODEV")
+        return acked
+
+    def readfrom_into(self, addr, buf, stop=True):
+        value = _chip.backend.i2c_read(self.id, addr, len(buf))
+        if value < 0:
+            raise OSError(5, "EIO")
+        for i in range(len(buf) - 1, -1, -1):
+            buf[i] = value & 0xFF
+            value >>= 8
+
+    def readfrom(self, addr, nbytes, stop=True):
+        buf = bytearray(nbytes)
+        self.readfrom_into(addr, buf)
+        return bytes(buf)
+
+    def scan(self):
+        """7-bit addresses 0x08..0x77 that ACK a zero-length write."""
+        return [addr for addr in range(0x08, 0x78) if _chip.backend.i2c_write(self.id, addr, "x") >= 0]
+
+    def _memaddr(self, memaddr, addrsize):
+        if addrsize & 7 or not 8 <= addrsize <= 32:
+            raise ValueError("invalid addrsize")
+        return bytes((memaddr >> shift) & 0xFF for shift in range(addrsize - 8, -1, -8))
+
+    def readfrom_mem_into(self, addr, memaddr, buf, *, addrsize=8):
+        self.writeto(addr, self._memaddr(memaddr, addrsize), False)  # then a repeated start
+        self.readfrom_into(addr, buf)
+
+    def readfrom_mem(self, addr, memaddr, nbytes, *, addrsize=8):
+        buf = bytearray(nbytes)
+        self.readfrom_mem_into(addr, memaddr, buf, addrsize=addrsize)
+        return bytes(buf)
+
+    def writeto_mem(self, addr, memaddr, buf, *, addrsize=8):
+        self.writeto(addr, self._memaddr(memaddr, addrsize) + bytes(buf))

@@ -13,7 +13,9 @@ METHODS = frozenset(
         "gpio_function gpio_pull sio_direction sio_write gpio_read bootsel pio_write_instr "
         "sm_configure pio_pin sm_active sm_set_active sm_restart sm_exec sm_sideset_count sm_put sm_get "
         "sm_tx_level sm_rx_level mem32_read mem32_write dma_claim dma_release sram_alloc sram_write "
-        "wdt_start wdt_feed reset_cause"
+        "wdt_start wdt_feed reset_cause "
+        "i2c_init i2c_write i2c_read "
+        "adc_read_u16"
     ).split()
 )
 
@@ -22,6 +24,11 @@ METHODS = frozenset(
 # the sim stops it gracefully (its `finally` drives outputs low after the
 # pulse in progress) while the service has Ctrl-C and SIGINT turned off.
 INTERRUPT = b"!KeyboardInterrupt\n"
+
+
+# `fault raise` fails the next call to the chip itself, not the watchdog's feed
+# or the accelerometer's bus (a failed I2C read is the ACCEL fault, not LOOP).
+_NOT_FAILED = frozenset(("wdt_feed", "i2c_init", "i2c_read", "i2c_write"))
 
 
 def _arg(text: str):
@@ -61,7 +68,7 @@ class ChipServer:
         if self.interrupt_next:
             self.interrupt_next = False
             return INTERRUPT
-        if self.fail_next and name != "wdt_feed":
+        if self.fail_next and name not in _NOT_FAILED:
             message, self.fail_next = self.fail_next, None
             return f"!{message}\n".encode()
         try:

@@ -35,7 +35,9 @@ from pathlib import Path
 
 from picostim.auth import DEV_KEY
 from picostim.boards import board_path, load_board
+from picostim.chip import mpu6050
 from picostim.chip.firmware_host import ROOT, STAND_INS
+from picostim.chip.frontend import FrontEnd
 from picostim.chip.model import PWRON_RESET, SYS_HZ, WDT_RESET, ChipModel
 from picostim.chip.trace import VcdTrace
 from picostim.deploy import compile_firmware
@@ -55,7 +57,11 @@ QUICK_EXITS = 3
 STOP_GRACE_S = 3.0
 CONTROL_HELP = (
     "controls: 'button press', 'button release', 'pin <gpio> 0|1', "
-    "'fault raise' (the next chip call fails), 'fault hang' (the firmware hangs), 'power cycle'"
+    "'contact <k> break|short|ok' (the dummy lead: open, shorted to the next contact, healthy), "
+    "'fault raise' (the next chip call fails), 'fault hang' (the firmware hangs), 'power cycle', "
+    "'posture upright|supine|prone|left|right [motion|noise <mg> <hz>]', "
+    "'accel <x_mg> <y_mg> <z_mg> [motion|noise <mg> <hz>]' (the accelerometer, body axes: "
+    "+X head, +Y patient's left, +Z out of the back)"
 )
 
 
@@ -134,7 +140,10 @@ class VirtualBoard:
         self.heap = heap
         self.log = log
         self.chip = ChipModel()
+        # the dummy lead behind the impedance ADC (faults: 'contact <k> break|short|ok')
+        self.lead = FrontEnd.attach(self.chip, self.board) if "impedance" in self.board else None
         self.server = ChipServer(self.chip)
+        self.accel = mpu6050.attach(self.chip, self.board)  # the profile's MPU-6050 on its I2C bus, or None
         self.trace = None
         if trace:
             dac = self.board["dac"]
@@ -321,13 +330,23 @@ class VirtualBoard:
             if words[:1] == ["pin"] and len(words) == 3 and words[2] in ("0", "1"):
                 self.chip.set_input(int(words[1]), int(words[2]))
                 return f"pin {int(words[1])} driven {words[2]}"
+            if words[:1] == ["contact"] and len(words) == 3 and self.lead:
+                return self.lead.set_fault(int(words[1]), words[2])
             if words == ["fault", "raise"]:
                 self.server.fail_next = "injected fault"
                 return "the next chip call fails"
             if words == ["fault", "hang"]:
                 self._hung = True
                 return "the firmware hangs (its next chip call never returns)"
+            if words[:1] in (["posture"], ["accel"]) and self.accel:
+                try:
+                    self.accel.set_motion(mpu6050.motion_from_words(words))
+                except ValueError as exc:
+                    return f"accelerometer: {exc}"
+                return "accelerometer: " + self.accel.motion.describe()
             if words == ["power", "cycle"] and self.firmware:
+                if self.accel:
+                    self.accel.reset()  # powered from the board's 3V3: back to sleep
                 self._reset(PWRON_RESET, "power cycle")
                 return "power cycled"
         except ValueError:
