@@ -402,13 +402,13 @@ def test_any_role_may_read_the_log():
 
 
 def test_build_opens_the_log_next_to_the_key_and_logs_boot(tmp_path):
-    key_path = str(tmp_path / "device.key")
-    commands = service.build(BOARD, FakeEngine(), DEV_KEY, key_path)
+    root = str(tmp_path) + "/"
+    commands = service.build(BOARD, FakeEngine(), DEV_KEY, root)
     assert (tmp_path / "events.log").stat().st_size == 256 * 128
     assert commands.faults == []
     commands.answer("SET amp=1mA", 5)
     commands.log.close()
-    commands = service.build(BOARD, FakeEngine(), DEV_KEY, key_path)
+    commands = service.build(BOARD, FakeEngine(), DEV_KEY, root)
     records = commands.log.records()
     assert [(r[0], r[1], r[3], r[4]) for r in records] == [
         (1, 1, "BOOT", "device"),
@@ -420,11 +420,11 @@ def test_build_opens_the_log_next_to_the_key_and_logs_boot(tmp_path):
 
 
 def test_build_without_a_usable_flash_runs_without_a_log(tmp_path):
-    commands = service.build(BOARD, FakeEngine(), DEV_KEY, str(tmp_path / "missing" / "device.key"))
+    commands = service.build(BOARD, FakeEngine(), DEV_KEY, str(tmp_path / "missing") + "/")
     assert commands.log is None and commands.faults == ["LOG_OPEN"]
     assert commands.answer("STATUS").endswith(" fault=LOG_OPEN")
     assert commands.answer("SET amp=1mA").startswith("OK ")
-    assert service.build(BOARD, FakeEngine(), DEV_KEY).log is None  # no key path: no log
+    assert service.build(BOARD, FakeEngine(), DEV_KEY).log is None  # no flash root: no log
 
 
 # ---- host: parser, Programmer.log paging, output forms ---------------------------------

@@ -258,7 +258,7 @@ class Commands:
         return self.status(now)
 
     def _program(self, args, now, role):
-        if len(args) != 1 or not protocol.all_in(args[0], "0123456789") or len(args[0]) > 2:
+        if len(args) != 1 or not protocol.is_number(args[0], 2):
             raise StimError(protocol.E_SYNTAX, "use PROGRAM <1..%d>" % SLOTS)
         self.report = self.therapy.select(int(args[0]))
         self.stim.restart(now)
@@ -278,7 +278,7 @@ class Commands:
             detail = "select=%s program=%d" % (args[0], self.therapy.active.number)
             self._accepted("GROUP", role, detail, now)
             return self.status(now)
-        if len(args) == 2 and protocol.all_in(args[1], "0123456789") and len(args[1]) <= 2:
+        if len(args) == 2 and protocol.is_number(args[1], 2):
             self._clinician(role, "defining a group")
             name = protocol.parse_name("group", args[0])
             self.therapy.define_group(name, int(args[1]))
@@ -441,7 +441,7 @@ class Commands:
         adjacent pair, or one contact and its pairs (either role; refused while
         stimulating). Its verdicts decide which contacts stimulation may use."""
         check = self.lead_check
-        if len(args) > 1 or (args and (not protocol.all_in(args[0], "0123456789") or len(args[0]) > 2)):
+        if len(args) > 1 or (args and not protocol.is_number(args[0], 2)):
             raise StimError(protocol.E_SYNTAX, "use IMPEDANCE, or IMPEDANCE <contact>")
         import lead
 
@@ -479,7 +479,7 @@ class Commands:
         if log is None:
             raise StimError(E_LOG_OPEN, "no event log: it could not be opened at boot")
         for arg in args:
-            if not protocol.all_in(arg, "0123456789") or len(arg) > 10:
+            if not protocol.is_number(arg, 10):
                 raise StimError(protocol.E_SYNTAX, "use LOG, or LOG <since seq> [<count 1..%d>]" % LOG_PAGE)
         if not args:
             since, count = max(1, log.last_seq - LOG_NEWEST + 1), LOG_NEWEST

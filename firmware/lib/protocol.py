@@ -164,6 +164,11 @@ def parse_name(key, text):
     return text
 
 
+def is_number(text, digits):
+    """A plain decimal number of 1..digits digits (a program, contact or sequence number)."""
+    return 0 < len(text) <= digits and _all_digits(text)
+
+
 def all_in(text, chars):
     for ch in text:
         if ch not in chars:

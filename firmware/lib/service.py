@@ -1,7 +1,7 @@
 """Service loop: serial lines in, answers out; therapy timers, the emergency
 button and the pulse engine kept moving; faults caught, logged and reported.
 
-    service.serve(profile, engine, key_path="/device.key")   # until the REPL command
+    service.serve(profile, engine, root="/")   # until the REPL command
 
 Partial lines are dropped after the profile's serial.line_timeout_ms of
 silence, so a host that vanishes mid-command leaves nothing half-typed. An
@@ -106,9 +106,9 @@ def read_key(path):
         return None
 
 
-def build(profile, engine, key, key_path=None):
-    """The command layer; with key_path, the event log next to the key (on the
-    flash root), or, when it cannot be opened, the LOG_OPEN fault."""
+def build(profile, engine, key, root=None):
+    """The command layer; with `root` (the flash root), the event log there,
+    or, when it cannot be opened, the LOG_OPEN fault."""
     from event_log import E_LOG_OPEN, EventLog, LogError
 
     limits = profile["safety"]
@@ -116,10 +116,9 @@ def build(profile, engine, key, key_path=None):
     stim = Stimulator(profile, engine, therapy)
     auth = Auth(key, os.urandom)
     commands = Commands(therapy, stim, auth, hello_text(profile), describe_safety=safety.describe)
-    if key_path is not None:
-        folder = key_path.rsplit("/", 1)[0] + "/" if "/" in key_path else ""
+    if root is not None:
         try:
-            commands.log = EventLog(None, folder + "events.log")
+            commands.log = EventLog(None, root + "events.log")
         except (OSError, LogError):
             commands.fault(E_LOG_OPEN)
         commands.log_event("BOOT", "device", "fw=" + FIRMWARE_VERSION, 0)
@@ -144,8 +143,7 @@ class Service:
         self.host_timeout_ms = serial.get("host_timeout_ms", 0)  # 0: stimulation outlives the host
         self.engine = engine
         self.diag = Diagnostics()
-        key_path = root + "device.key"
-        commands = build(profile, engine, read_key(key_path), key_path)
+        commands = build(profile, engine, read_key(root + "device.key"), root)
         commands.diag = self.diag.text
         if profile.get("impedance"):  # the lead check (IMPEDANCE), loaded at boot like the rest
             from impedance import LeadCheck
@@ -247,7 +245,7 @@ class Service:
             commands.log_event("DROP", DEVICE, "partial line after %dms of silence" % self.line_timeout_ms, now)
         if now - self.last_button >= _BUTTON_MS:
             self.last_button = now
-            if self.button.pushed() and (stim.on or stim.phase is not None):
+            if self.button.pushed() and stim.active():
                 stim.emergency_stop("button")
                 commands.log_event("STOP", DEVICE, "reason=button", now)
                 link.write_line(protocol.evt("STOP reason=button"))
@@ -256,7 +254,7 @@ class Service:
             self.fault(E_HOST, "no line from the host for %dms" % self.host_timeout_ms, now)
         if self.sensor is not None and now - self.last_sample >= self.sample_ms:
             self._sense(now)
-        if commands.log_fault is not None and (stim.on or stim.phase is not None):
+        if commands.log_fault is not None and stim.active():
             # no therapy without its record: a log that cannot be written stops stimulation
             stim.emergency_stop("fault")
             link.write_line(protocol.evt("FAULT code=" + commands.log_fault))
@@ -268,7 +266,7 @@ class Service:
         """Outputs low first (the pulse in progress still completes when the
         engine can do it), then the fault in STATUS, the log and an event."""
         try:
-            if self.stim.on or self.stim.phase is not None:
+            if self.stim.active():
                 self.stim.emergency_stop("fault")
             self.engine.halt()
         except Exception:  # the engine itself is failing: low at once

@@ -58,6 +58,10 @@ class Stimulator:
             return STOPPING
         return OFF
 
+    def active(self):
+        """On, or still ramping down: something an emergency stop would end."""
+        return self.on or self.phase is not None
+
     def pending(self):
         return self.engine.state != _ENGINE_IDLE and self.engine.pending()
 
