@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 BOARD ?= pico
 PORT ?=
 
-.PHONY: setup demo sim test lint bench deploy repl compile clean
+.PHONY: setup demo schematics sim test lint bench deploy repl compile clean
 
 setup: $(STAMP)
 
@@ -17,8 +17,11 @@ $(STAMP): requirements.lock requirements-stubs.lock pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --target $(VENV)/mpy-stubs -r requirements-stubs.lock
 	touch $(STAMP)
 
-demo: setup
+demo: setup  # also writes demo.png (plot of demo.vcd)
 	$(BIN)/picostim demo --board $(BOARD) --trace demo.vcd
+
+schematics: setup  # docs/*.svg, drawn from the board profile
+	$(BIN)/python -m picostim.schematics docs
 
 sim: setup
 	$(BIN)/picostim sim --board $(BOARD) --trace sim.vcd --flash sim-flash
@@ -35,11 +38,13 @@ compile: setup
 test: lint compile
 	$(BIN)/pytest -q
 
+# Short runs (each bench prints its expected duration and its progress); the
+# scripts' own defaults are the thorough runs: `make bench BENCH_FULL=1`.
 bench: setup
-	$(BIN)/python bench/pulse_bench.py
-	$(BIN)/python bench/protocol_bench.py
-	$(BIN)/python bench/fuzz_bench.py
-	$(BIN)/python bench/soak_bench.py
+	$(BIN)/python bench/pulse_bench.py $(if $(BENCH_FULL),,--pulses 200 --random 40 --bursts 40 --train 300)
+	$(BIN)/python bench/protocol_bench.py $(if $(BENCH_FULL),,--commands 2000)
+	$(BIN)/python bench/fuzz_bench.py $(if $(BENCH_FULL),,--inputs 100000)
+	$(BIN)/python bench/soak_bench.py $(if $(BENCH_FULL),,--commands 10000)
 
 deploy: setup
 	$(BIN)/picostim deploy --board $(BOARD) $(if $(PORT),--port $(PORT)) $(if $(KEY),--key $(KEY))
@@ -48,4 +53,4 @@ repl: setup
 	$(BIN)/picostim deploy --repl $(if $(PORT),--port $(PORT)) $(if $(KEY),--key $(KEY))
 
 clean:
-	rm -rf $(VENV) build demo.vcd sim.vcd sim-flash .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build demo.vcd demo.png sim.vcd sim-flash .pytest_cache .mypy_cache .ruff_cache

@@ -5,8 +5,9 @@ stack, checked after every input as the test checks them.
 
     .venv/bin/python bench/fuzz_bench.py [--inputs 1000000] [--seed 1]
 
-Prints the count, inputs/s and every kind of failure with an example and its
-session (the same seed gives the same inputs); exit status 1 on a failure.
+Prints its expected duration first and a progress line every 10 s; then the
+count, inputs/s and every kind of failure with an example and its session
+(the same seed gives the same inputs); exit status 1 on a failure, 0 otherwise.
 """
 
 import argparse
@@ -22,6 +23,8 @@ from picostim.chip import firmware_host  # noqa: E402
 firmware_host.add_paths()  # firmware/lib, as the tests have it
 
 import fuzz_inputs  # noqa: E402
+
+RATE_GUESS = 1250  # inputs/s on a loaded 2-core machine: the first estimate
 
 
 def plan_for(total):
@@ -41,6 +44,10 @@ def main():
     parser.add_argument("--examples", type=int, default=1, help="examples printed per kind of failure")
     args = parser.parse_args()
     plan = plan_for(args.inputs)
+    print(
+        f"fuzz: {args.inputs} inputs; expected about {args.inputs / RATE_GUESS / 60:.1f} min (~{RATE_GUESS} inputs/s)",
+        flush=True,
+    )
     started = time.perf_counter()
     shown = [time.perf_counter()]
 
@@ -48,7 +55,12 @@ def main():
         if time.perf_counter() - shown[0] > 10:
             shown[0] = time.perf_counter()
             rate = run.inputs / (shown[0] - started)
-            print(f"  {run.inputs} inputs, {rate:.0f}/s, {len(run.failures)} failure(s)", flush=True)
+            left = (args.inputs - run.inputs) / rate
+            print(
+                f"  {run.inputs}/{args.inputs} inputs, {rate:.0f}/s, {len(run.failures)} failure(s), "
+                f"about {left:.0f} s left",
+                flush=True,
+            )
 
     run = fuzz_inputs.run_fuzz(args.seed, plan, log=progress)
     elapsed = time.perf_counter() - started
@@ -60,8 +72,10 @@ def main():
     if run.failures:
         print(run.summary(args.examples))
         print(f"failures: {len(run.failures)}")
+        print("fuzz: FAILED")
         return 1
     print("failures: none")
+    print("fuzz: PASSED")
     return 0
 
 

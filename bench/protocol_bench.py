@@ -2,7 +2,11 @@
 (p50/p99), commands per second (one at a time, and pipelined), and the
 firmware's MicroPython heap over 10,000 commands.
 
-    .venv/bin/python bench/protocol_bench.py [--commands 10000] [--heap 256K]
+    .venv/bin/python bench/protocol_bench.py [--commands 10000] [--heap 260K]
+
+Prints its expected duration first and a progress line every 10 s. Exit
+status 1 when the board answers a line with neither OK nor ERR, with ERR
+MEMORY, or not at all; 0 once the figures are printed.
 
 Heap figures come from the firmware's DIAG command (gc.collect(), then
 gc.mem_alloc()): the live heap, which includes the host stand-ins for the
@@ -11,10 +15,16 @@ gc.mem_alloc()): the live heap, which includes the host stand-ins for the
 
 import argparse
 import statistics
+import sys
 import time
 
 from picostim import Programmer
+from picostim.vboard import HEAP
 from picostim.vboard.launcher import SimProcess
+
+RATE_GUESS = 50  # commands/s one at a time on a loaded 2-core machine: the first estimate
+BURST = 1000  # lines of the pipelined burst
+PROGRESS_S = 10.0
 
 MIX = (
     "STATUS",
@@ -40,19 +50,24 @@ def run(commands, heap):
         start_heap = board.diag()
         latencies = []
         heap_samples = [start_heap["heap_live"]]
-        started = time.perf_counter()
+        started = shown = time.perf_counter()
         for i in range(commands):
             t = time.perf_counter()
+            if t - shown >= PROGRESS_S:
+                shown = t
+                rate = i / (t - started)
+                print(f"  {i}/{commands} commands, {rate:.0f}/s, about {(commands - i) / rate:.0f} s left", flush=True)
             answer = board.send(command(i))
             latencies.append(time.perf_counter() - t)
-            if not answer.startswith(("OK", "ERR")):
-                raise SystemExit(f"bad answer {answer!r}")
+            if not answer.startswith(("OK", "ERR")) or answer.startswith("ERR MEMORY"):
+                raise SystemExit(f"protocol: FAILED: {command(i)!r} answered {answer!r}")
             if i % 1000 == 999:
                 heap_samples.append(board.diag()["heap_live"])
         elapsed = time.perf_counter() - started
         end = board.diag()
 
-        burst = 1000
+        burst = BURST
+        print(f"  pipelined burst of {burst} lines", flush=True)
         lines = "".join(command(i) + "\n" for i in range(burst)).encode()
         t = time.perf_counter()
         board.write_raw(lines)
@@ -66,8 +81,16 @@ def run(commands, heap):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--commands", type=int, default=10000)
-    parser.add_argument("--heap", default="256K", help="MicroPython heap of the virtual board")
+    parser.add_argument(
+        "--heap", default=HEAP, help=f"MicroPython heap of the virtual board (default: the sim's, {HEAP})"
+    )
     args = parser.parse_args()
+    expected = (args.commands + BURST / 3) / RATE_GUESS
+    print(
+        f"protocol: {args.commands} commands one at a time, then {BURST} pipelined; "
+        f"expected about {expected / 60:.1f} min (~{RATE_GUESS} commands/s)",
+        flush=True,
+    )
     latencies, elapsed, start, end, samples, pipelined = run(args.commands, args.heap)
     ms = sorted(x * 1000 for x in latencies)
     p50 = statistics.median(ms)
@@ -81,4 +104,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

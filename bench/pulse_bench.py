@@ -6,6 +6,9 @@ trains (DMA-fed), and emulated PIO cycles per wall-clock second with and
 without the delay-loop fast-forward.
 
     .venv/bin/python bench/pulse_bench.py [--pulses 1000] [--random 200] [--bursts 200] [--train 1000]
+
+Prints its expected duration first and a line as each part starts (progress
+every 10 s in the longest); exit status 0 once the figures are printed.
 """
 
 import argparse
@@ -126,6 +129,11 @@ def main():
     parser.add_argument("--train", type=int, default=1000, help="intervals in each of 3 one-shot custom trains")
     args = parser.parse_args()
     grid, drawn = candidates(args.random, args.seed)
+    # wall seconds per part, roughly, as measured on a loaded 2-core machine
+    guess = len(grid) * args.pulses * 4e-4 + (args.random + args.bursts) * 0.05 + args.train * 5e-3 + 15
+    print(f"pulse: expected about {guess / 60:.1f} min", flush=True)
+    print(f"  {len(grid)} grid and {args.random} random parameter sets", flush=True)
+    started = shown = time.perf_counter()
     checked = pulses_total = worst_error = worst_jitter = 0
     emulated = wall = 0.0
     random_done = 0
@@ -133,6 +141,9 @@ def main():
         is_random = fields in drawn
         if is_random and random_done >= args.random:
             break
+        if time.perf_counter() - shown >= 10:
+            shown = time.perf_counter()
+            print(f"  {checked} sets checked, {shown - started:.0f} s", flush=True)
         result = check(fields, args.pulses if not is_random else 50)
         if result is None:
             continue
@@ -155,6 +166,7 @@ def main():
         f"emulated time: {emulated / 125e6:.1f} s in {wall:.1f} s wall "
         f"({emulated / wall:.3g} PIO cycles per wall-clock second, fast-forward)"
     )
+    print(f"  bursts: {len(BURSTS)} settings x {args.bursts}", flush=True)
     burst_pulses = burst_error = 0
     for pw, ipg, rate_hz, count, burst_rate, asym in BURSTS:
         fields = dict(pw_us=pw, ipg_us=ipg, rate_hz=rate_hz, burst_count=count, burst_rate_hz=burst_rate, asym=asym)
@@ -165,6 +177,7 @@ def main():
         f"bursts: {len(BURSTS)} settings, {burst_pulses} pulses, worst error {burst_error} cycles "
         "(widths, intra-burst and burst periods, first pulse)"
     )
+    print(f"  custom trains: 3 x {args.train}", flush=True)
     train_pulses = train_error = 0
     for seed in range(3):
         n, error = check_train(args.train, seed)

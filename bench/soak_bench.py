@@ -5,13 +5,16 @@ PROGRAM/GROUP, TRAIN CLEAR/ADD/PLAY, LIMITS, LOG, DIAG and garbage (NUL,
 non-ASCII, overlong and blank lines). Every line must get one answer, in
 order, with the code the mix expects for it (each refusal included).
 
-    .venv/bin/python bench/soak_bench.py [--commands 100000] [--window 8] [--heap 256K]
+    .venv/bin/python bench/soak_bench.py [--commands 100000] [--window 8] [--heap 260K]
 
-Prints commands sent, answers, failures, throughput, and the firmware's heap
-from DIAG, sampled every --diag-every commands: the peak of heap_live (after
-a collection), heap_peak (the highest use the service loop saw between
-collections) and gcs (collections it saw), "n/a" where the firmware does not
-report them. Exit status 1 on any failure.
+Prints its expected duration first and a progress line every --progress
+seconds; then commands sent, answers, failures, throughput, and the
+firmware's heap from DIAG, sampled every --diag-every commands: the peak of
+heap_live (after a collection), heap_peak (the highest use the service loop
+saw between collections) and gcs (collections it saw), "n/a" where the
+firmware does not report them. Each failure is printed when it happens (the
+first --show of them); the last line says PASSED or FAILED. Exit status 1 on
+any failure (a wrong or missing answer, ERR MEMORY included), 0 otherwise.
 """
 
 import argparse
@@ -32,6 +35,8 @@ from picostim.vboard.launcher import SimProcess  # noqa: E402
 firmware_host.add_paths()
 
 import fuzz_inputs  # noqa: E402  (answer_code: the documented codes)
+
+RATE_GUESS = 80  # commands/s of the virtual board on a loaded 2-core machine: the first estimate
 
 SETUP = (
     "SET amp=1mA pw=100us ipg=20us rate=100Hz asym=1 cathodes=2 anodes=3 burst=1 step=100uA ramp=100ms "
@@ -101,20 +106,42 @@ def command(i):
 
 
 class Soak:
-    def __init__(self, board, window, diag_every):
+    def __init__(self, board, window, diag_every, progress_s=10.0, show=20):
         self.board = board
         self.window = window
         self.diag_every = diag_every
+        self.progress_s = progress_s
+        self.show = show
         self.sent = 0
         self.answers = 0
         self.failures = []  # (index, line, answer, expected)
         self.samples = []  # DIAG answers as dicts
 
+    def fail(self, index, line, answer, codes):
+        self.failures.append((index, line, answer, codes))
+        if len(self.failures) <= self.show:
+            print(f"  FAILURE #{index} {line[:60]!r}: expected {'/'.join(sorted(codes))}, got {answer}", flush=True)
+
+    def progress(self, count, started):
+        elapsed = time.perf_counter() - started
+        rate = self.answers / elapsed if elapsed else 0.0
+        left = (count - self.answers) / rate if rate else 0.0
+        heap = figure(self.samples, "heap_peak")
+        print(
+            f"  {self.answers}/{count} answered, {len(self.failures)} failure(s), {rate:.0f} commands/s, "
+            f"heap_peak {show(heap, ' B')}, about {left:.0f} s left",
+            flush=True,
+        )
+
     def run(self, count):
         board = self.board
         pending: deque = deque()  # (index, line, codes) in flight
         mix = 0
+        started = shown = time.perf_counter()
         while self.sent < count or pending:
+            if self.progress_s and time.perf_counter() - shown >= self.progress_s:
+                shown = time.perf_counter()
+                self.progress(count, started)
             while self.sent < count and len(pending) < self.window:
                 if self.diag_every and self.sent % self.diag_every == self.diag_every - 1:
                     line, codes = b"DIAG", OK
@@ -128,16 +155,16 @@ class Soak:
             try:
                 answer = board.read_answer(timeout=10, what=repr(line))
             except ProgrammerError as e:
-                self.failures.append((index, line, f"no answer ({e})", codes))
+                self.fail(index, line, f"no answer ({e})", codes)
                 return
             self.answers += 1
             try:
                 code = fuzz_inputs.answer_code(answer)
             except AssertionError as e:
-                self.failures.append((index, line, f"{answer!r}: {e}", codes))
+                self.fail(index, line, f"{answer!r}: {e}", codes)
                 continue
             if code not in codes:
-                self.failures.append((index, line, answer[:200], codes))
+                self.fail(index, line, answer[:200], codes)
             elif line == b"DIAG":
                 self.samples.append(parse_pairs(answer[3:]))
 
@@ -165,12 +192,19 @@ def main():
     parser.add_argument(
         "--heap", default=None, help=f"MicroPython heap of the virtual board (default: the sim's, {HEAP})"
     )
+    parser.add_argument("--progress", type=float, default=10.0, help="seconds between progress lines (0: none)")
+    parser.add_argument("--show", type=int, default=20, help="failures printed as they happen")
     args = parser.parse_args()
+    print(
+        f"soak: {args.commands} commands on the virtual board; expected about "
+        f"{args.commands / RATE_GUESS / 60:.1f} min (~{RATE_GUESS} commands/s)",
+        flush=True,
+    )
     with SimProcess(heap=args.heap) as sim, Programmer(sim.port, timeout=10) as board:
         board.login()  # the clinician: every SET in the mix is a real change
         assert board.send(SETUP).startswith("OK "), "setup refused"
         board.send("TRAIN CLEAR")
-        soak = Soak(board, max(1, args.window), args.diag_every)
+        soak = Soak(board, max(1, args.window), args.diag_every, args.progress, args.show)
         first = soak.diag()
         started = time.perf_counter()
         soak.run(args.commands)
@@ -192,9 +226,13 @@ def main():
         f"firmware commands counted (DIAG): {show(last.get('commands'))}; uptime {show(last.get('uptime_ms'), ' ms')}"
     )
     print(f"failures: {len(soak.failures)}")
-    for index, line, answer, codes in soak.failures[:20]:
+    for index, line, answer, codes in soak.failures[: args.show]:
         print(f"  #{index} {line[:60]!r}: expected {'/'.join(sorted(codes))}, got {answer}")
-    return 1 if soak.failures else 0
+    if soak.failures or soak.answers != soak.sent:
+        print(f"soak: FAILED ({len(soak.failures)} failure(s), {soak.answers} of {soak.sent} answered)")
+        return 1
+    print("soak: PASSED")
+    return 0
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ CR, LF = 13, 10
 
 FRAMING_CODES = ("LONG", "ENCODING", "EMPTY", "TIMEOUT")
 COMMAND_NAMES = (
-    "HELLO STATUS SET ON OFF STOP AMP PROGRAM PROGRAMS GROUP GROUPS RESTORE LIMITS TRAIN LOGIN AUTH LOGOUT DIAG"
+    "HELLO STATUS SET ON OFF STOP AMP PROGRAM PROGRAMS GROUP GROUPS RESTORE LIMITS TRAIN LOGIN AUTH LOGOUT DIAG ECHO"
 ).split()
 KEY_OF_FIELD = {field: key for key, (field, _, _) in protocol.SETTINGS.items()}  # amp_ua -> amp
 
@@ -148,6 +148,9 @@ PATIENT_CORPUS = [
     "AUTH " + "0" * 64,
     "LOGOUT",
     "DIAG",
+    "ECHO",
+    "ECHO ON",
+    "ECHO OFF",
     "LOG",
     "LOG 1",
     "LOG 2 16",
@@ -397,20 +400,26 @@ def chunks(rng, data):
 
 # ---- the framing every line must get -----------------------------------------------------------
 
-_TERM = re.compile(rb"[\r\n]")
+_TERM = re.compile(rb"[\r\n\x08\x7f]")  # a line end, or an erase (Backspace, DEL)
 _BAD_BYTE = re.compile(rb"[^\t\x20-\x7e]")
+_ERASE = (0x08, 0x7F)
+_ECHO_TABLE = bytes(b if 0x20 <= b <= 0x7E else 0x20 if b == 9 else ord("?") for b in range(256))
 
 
 class Framing:
     """docs/PROTOCOL.md's framing, written apart from line_reader: a line ends
-    at CR, LF or CRLF (an LF right after a CR ends nothing); more than
-    line_max bytes: LONG; a byte other than printable ASCII or TAB: ENCODING;
-    only blanks: EMPTY; else the stripped text is a command."""
+    at CR, LF or CRLF (an LF right after a CR ends nothing); Backspace or DEL
+    erases the line's last byte; more than line_max bytes: LONG; a byte other
+    than printable ASCII or TAB: ENCODING; only blanks: EMPTY; else the
+    stripped text is a command. With echo on, `echoed` collects the echo: a
+    column per byte (printable ASCII, TAB as a blank, others as "?"), "\\b \\b"
+    per erase, CRLF per line end."""
 
     def __init__(self, line_max=LINE_MAX):
         self.line_max = line_max
         self.buf = bytearray()
         self.after_cr = False
+        self.echoed = bytearray()
 
     def copy(self):
         other = Framing(self.line_max)
@@ -418,7 +427,7 @@ class Framing:
         other.after_cr = self.after_cr
         return other
 
-    def feed(self, data):
+    def feed(self, data, echo=False):
         """[(kind, text or the raw line)] for every line the bytes end."""
         out: list = []
         pos, n = 0, len(data)
@@ -430,17 +439,35 @@ class Framing:
         while pos < n:
             m = _TERM.search(data, pos)
             if m is None:
-                self.buf += data[pos:]
+                self._take(data[pos:], echo)
                 break
             at = m.start()
-            self.buf += data[pos:at]
-            out.append(self._end())
+            self._take(data[pos:at], echo)
             pos = at + 1
+            if data[at] in _ERASE:
+                if self.buf:
+                    self.buf.pop()
+                    if echo:
+                        self.echoed += b"\b \b"
+                continue
+            out.append(self._end())
+            if echo:
+                self.echoed += b"\r\n"
             if data[at] == CR:
                 if pos == n:
                     self.after_cr = True
                 elif data[pos] == LF:
                     pos += 1
+        return out
+
+    def _take(self, data, echo):
+        self.buf += data
+        if echo:
+            self.echoed += data.translate(_ECHO_TABLE)
+
+    def take_echo(self):
+        out = bytes(self.echoed)
+        self.echoed.clear()
         return out
 
     def timeout(self):
@@ -716,11 +743,15 @@ class Session:
     def send(self, data):
         """Bytes as one read of the service loop: every line they end answered and checked."""
         self._remember(data)
-        expected = self.framing.feed(data)
+        self.reader.echo = echo = self.commands.echo  # as the service loop sets it before each read
+        expected = self.framing.feed(data, echo)
         got = self.reader.feed(data)
         self.last_rx = self.now
         if [kind for kind, _ in got] != [kind for kind, _ in expected]:
             self.fail(f"framing: line_reader gave {got!r}, expected {expected!r}")
+        echoed, echo_model = self.reader.take_echo(), self.framing.take_echo()
+        if echoed != echo_model:
+            self.fail(f"echo: line_reader echoed {echoed!r}, expected {echo_model!r}")
         answers = []
         for (kind, text), (_, model) in zip(got, expected, strict=True):
             if kind == LINE and text != model:

@@ -122,3 +122,56 @@ def test_amplitude_changes_same_levels_and_edges():
     results = both(scenario)
     assert len(results[0][1]) > 40  # level changes recorded
     assert_identical(results)
+
+
+def test_pumping_only_on_request_changes_same_as_every_step():
+    """The model lets the DMA move words after a step only when a DMA request
+    line changed; pumping after every step (the plain rule) gives the same
+    edges, levels and transfers through bursts, a looped train and amplitude
+    changes."""
+    rng = random.Random(3)
+    moments = [rng.randint(1, 5000) for _ in range(15)]
+    amps = [rng.randint(0, 25500) for _ in range(15)]
+
+    def scenario(session):
+        burst = timing(session, (300, 10, 300), period=9000, count=4, intra=1500)
+        session.engine.start(burst, program(session, amp_ua=4000))
+        for wait, amp in zip(moments, amps, strict=True):
+            session.chip.run(wait)
+            session.engine.update(burst, program(session, amp_ua=amp))
+        session.run(2 * burst.period, poll_every=997)
+        session.engine.stop()
+        session.run(burst.period, poll_every=997)
+        session.engine.start_train(timing(session, (150, 0, 150)), program(session), [700, 1300, 2222], loop=True)
+        session.run(10_000, poll_every=997)
+
+    out = []
+    for every_step in (False, True):
+        session = EngineSession("pico")
+        chip = session.chip
+        moves = []  # (cycle, transfers per channel) whenever a pump moved a word: when each one moved
+        pump = chip._dma_pump
+
+        def logged_pump(pump=pump, chip=chip, moves=moves):
+            before = list(chip.dma_moved)
+            pump()
+            if chip.dma_moved != before:
+                moves.append((chip.cycle, tuple(chip.dma_moved)))
+
+        chip._dma_pump = logged_pump
+        if every_step:
+
+            def pump_every_step(cycle, chip=chip):
+                latch = chip.pwm_block.next_latch
+                if latch is not None and latch <= cycle:
+                    chip.pwm_block.latch_until(cycle)
+                if chip._dma_busy:
+                    chip._dma_pump()
+                chip._publish()
+
+            chip._after_step = pump_every_step
+        scenario(session)
+        out.append((session.log.changes, session.log.pwm, chip.dma_moved, (chip.cycle, moves)))
+    assert len(out[0][1]) > 15
+    assert len(out[0][3][1]) > 100
+    assert_identical(out)

@@ -111,7 +111,7 @@ def test_huge_lines_keep_the_buffer_bounded_and_the_next_line_works():
     assert len(reader._buf) == size == fz.LINE_MAX
 
 
-@pytest.mark.parametrize("byte", [0x03, 0x18, 0x00, 0x7F, 0x1B])
+@pytest.mark.parametrize("byte", [0x03, 0x18, 0x00, 0x07, 0x1B])  # 0x08 and 0x7F erase instead
 def test_control_bytes_inside_a_line_refuse_it_and_nothing_runs(byte):
     session = fz.Session("clinician")
     session.send(b"SET ramp=0ms amp=1mA\n")
@@ -122,6 +122,34 @@ def test_control_bytes_inside_a_line_refuse_it_and_nothing_runs(byte):
             answers = session.send(line[:i] + bytes((byte,)) + line[i:] + b"\n")
             assert len(answers) == 1 and answers[0].startswith("ERR ENCODING "), answers
     assert session.commands.status(session.now) == before
+
+
+@pytest.mark.parametrize("erase", [0x08, 0x7F])
+def test_backspace_and_del_erase_the_last_byte_typed(erase):
+    session = fz.Session("patient", setup=fz.SETUPS[0])
+    bs = bytes((erase,))
+    assert session.send(b"STATZ" + bs + b"US\r\n")[0].startswith("OK state=")
+    assert session.send(bs * 3 + b"LIMITS\n")[0].startswith("OK program=")  # nothing to erase: nothing happens
+    assert session.send(b"STATUS\x1b" + bs + b"\n")[0].startswith("OK state=")  # the bad byte erased: clean
+    assert session.send(b"ST\x1bATUS" + bs * 4 + b"\n")[0].startswith("ERR ENCODING ")  # still in the line
+    assert session.send(b"X" * (fz.LINE_MAX + 2) + bs * 2 + b"\n")[0].startswith("ERR UNKNOWN ")  # back to max
+    assert session.send(b"ON" + bs * 2 + b"\n")[0].startswith("ERR EMPTY ")  # all erased
+    assert not session.stim.on
+
+
+def test_echo_is_off_by_default_and_shows_what_a_person_types():
+    session = fz.Session("patient", setup=fz.SETUPS[0])
+    session.send(b"STATUS\n")
+    assert session.reader.take_echo() == b""  # a machine client sees answers only
+    assert session.send(b"ECHO ON\n") == ["OK echo=on"]
+    session.reader.echo = session.commands.echo
+    echoed = session.reader.feed(b"STAX\x7fT\tUS\x03\x08\r\n")
+    assert echoed == [(fz.LINE, "STAT\tUS")]
+    assert session.reader.take_echo() == b"STAX\x08 \x08T US?\x08 \x08\r\n"
+    assert session.send(b"echo\n") == ["OK echo=on"]
+    assert session.send(b"ECHO LOUD\n")[0].startswith("ERR SYNTAX ")
+    assert session.send(b"HELLO\n")[0].startswith("OK picostim")  # a programmer connecting turns it off
+    assert session.commands.echo is False
 
 
 def test_a_flood_of_lines_in_one_read_gets_every_answer_in_order():

@@ -158,7 +158,7 @@ def held_back(text, phase):
     """Lines the fuzz does not send to the shared board (see the module docstring)."""
     words = text.split()
     name = words[0].upper()
-    if name in ("LOGIN", "PROGRAM", "GROUP", "REPL"):
+    if name in ("LOGIN", "PROGRAM", "GROUP", "REPL", "ECHO"):
         return True
     return phase == "patient" and name in ("ON", "STOP")
 

@@ -130,6 +130,8 @@ def _reference(stream, max_len):
             line = bytearray()
             if byte == 13 and i + 1 < len(stream) and stream[i + 1] == 10:
                 i += 1  # CRLF: one line end
+        elif byte in (8, 127):  # Backspace, DEL: erase the last byte
+            del line[-1:]
         else:
             line.append(byte)
         i += 1

@@ -1,11 +1,13 @@
 """The picostim CLI as a user runs it, against the board under test."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import serial
+from picostim.programmer import ProgrammerError
 from serial_helpers import connect, reset
 
 pytestmark = pytest.mark.serial
@@ -35,11 +37,14 @@ def test_status_set_on_off_through_the_cli(board_port):
     args = ("amp=1.5mA", "pw=120us", "rate=80Hz", "cathodes=1,2", "anodes=6", "ramp=0ms", "amp_max=20mA")
     result = cli("set", *args, "--clinician", "--port", board_port)
     assert result.returncode == 0, result.stderr
-    assert "amp=1500uA" in result.stdout and "cathodes=1,2" in result.stdout
-    assert "state=on" in cli("on", "--port", board_port).stdout
-    assert "amp=1600uA" in cli("amp", "up", "--port", board_port).stdout
+    assert "amplitude  1.5 mA, step 0.1 mA; patient window 0..20 mA" in result.stdout
+    assert "cathodes 1,2, anodes 6" in result.stdout
+    assert cli("on", "--port", board_port).stdout.startswith("state      on")
+    assert "amplitude  1.6 mA" in cli("amp", "up", "--port", board_port).stdout
     result = cli("status", "--port", board_port)
-    assert result.returncode == 0 and "state=on" in result.stdout and "rate=80Hz" in result.stdout
+    assert result.returncode == 0 and result.stdout.startswith("state      on"), result.stdout
+    assert "pulse      120 us, gap 20 us, 80 Hz" in result.stdout
+    assert len(result.stdout.splitlines()) == 8  # a short block, not the 370-character STATUS line
     assert cli("off", "--port", board_port).returncode == 0
 
 
@@ -117,3 +122,72 @@ def test_adaptive_from_the_cli_and_the_api(board_port, device_key):
         assert status.posture in ("-", "upright", "supine", "prone", "left", "right", "moving")
     result = cli("adaptive", "--port", board_port)
     assert result.returncode == 0 and "enabled=0" in result.stdout, result.stdout + result.stderr
+
+
+def test_every_query_command_answers_json(board_port):
+    status = json.loads(cli("status", "--json", "--port", board_port).stdout)
+    assert status["state"] in ("off", "on", "stopping") and isinstance(status["cathodes"], list)
+    assert status["limits"]["patient"]  # the window travels with it
+    for command, key in (
+        ("hello", "protocol"),
+        ("diag", "uptime_ms"),
+        ("programs", "active"),
+        ("groups", "active"),
+        ("limits", "amp_max"),
+        ("adaptive", "enabled"),
+        ("train", "max"),
+    ):
+        result = cli(command, "--json", "--port", board_port)
+        assert result.returncode == 0, result.stderr
+        assert key in json.loads(result.stdout), (command, result.stdout)
+    assert cli("ports", "--json").returncode == 0
+
+
+def test_a_closed_pipe_ends_quietly(board_port):
+    for command in ("log --all", "impedance --json", "set --help"):
+        shell = f"{sys.executable} -m picostim.cli {command} --port {board_port} | head -1"
+        result = subprocess.run(["bash", "-o", "pipefail", "-c", shell], capture_output=True, text=True, cwd=ROOT)
+        assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr, result.stderr
+        assert result.stdout.strip(), command
+
+
+def test_a_role_refusal_says_how_to_log_in(board_port):
+    result = cli("adaptive", "on", "--port", board_port)
+    assert result.returncode == 1 and "ROLE" in result.stderr
+    assert "--clinician" in result.stderr and "--key" in result.stderr
+
+
+def test_train_from_the_cli_and_the_api(board_port, device_key):
+    with connect(board_port) as board:
+        reset(board, device_key)
+        assert board.train_clear() == {"length": 0, "max": 1024}
+        assert board.train_add("1ms", 2000, "1.5ms") == {"length": 3, "max": 1024}
+        with pytest.raises(ProgrammerError) as refused:
+            board.train_add("1ms", "0.5us")
+        assert refused.value.code == "VALUE" and board.train()["length"] == 3  # all or nothing
+        status = board.train_play()
+        assert status.state == "on" and status.phase == "train"
+        board.stop()
+    assert json.loads(cli("train", "clear", "--clinician", "--json", "--port", board_port).stdout)["length"] == 0
+    result = cli("train", "add", "1ms", "2ms", "--clinician", "--port", board_port)
+    assert result.returncode == 0 and result.stdout.strip() == "length=2 max=1024", result.stdout
+    assert cli("train", "add", "1ms", "--port", board_port).returncode == 1  # the patient may not
+    result = cli("train", "play", "--loop", "--clinician", "--json", "--port", board_port)
+    assert result.returncode == 0 and json.loads(result.stdout)["phase"] == "train", result.stdout
+    assert cli("train", "--json", "--port", board_port).returncode == 0
+    assert cli("stop", "--port", board_port).returncode == 0
+
+
+def test_every_subcommand_has_a_description_and_an_example():
+    from picostim.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    for name in ("status", "set", "amp", "program", "group", "log", "adaptive", "impedance", "train", "ports", "send"):
+        text = sub.choices[name].format_help()
+        assert "example:\n  picostim " + name in text, name
+    text = sub.choices["set"].format_help()
+    for key in ("amp", "pw", "rate", "ramp", "amp_max", "patient", "name"):
+        assert f"\n  {key} " in text, key
+    assert "[uA, mA]" in text and "[Hz, kHz]" in text and "[ms, s, min]" in text
+    assert "clinician allows it" in text.split("\n  amp ")[1].split("\n")[0]
+    assert text.split("\n  ramp ")[1].split("\n")[0].endswith("; clinician")

@@ -52,6 +52,9 @@ class Link:
     def read(self, timeout_ms):
         return self.incoming.pop(0) if self.incoming else b""
 
+    def write(self, data):
+        self.out.append(data)
+
     def write_line(self, text):
         self.out.append(text)
 

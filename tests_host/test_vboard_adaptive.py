@@ -6,7 +6,6 @@ stability timer, the clinician's posture limit holding, and the log records
 each move."""
 
 import json
-import time
 
 import pytest
 import serial
@@ -46,29 +45,29 @@ def test_posture_changes_glide_to_the_remembered_amplitude_within_the_posture_li
             assert exchange(port, "ADAPTIVE ON").startswith("OK enabled=1")
             assert exchange(port, "ADAPTIVE MAX upright 2500uA").startswith("OK ")
             assert exchange(port, "LOGOUT") == "OK role=patient"
-            time.sleep(settle)
+            sim.run_for(settle)
             assert "posture=upright" in exchange(port, "STATUS")
             assert exchange(port, "ON").startswith("OK ")
-            time.sleep(0.7)  # the soft start
+            sim.run_for(0.7)  # the soft start
             assert exchange(port, "SET amp=3mA").startswith("ERR PATIENT_RANGE")  # above upright's limit
             assert exchange(port, "SET amp=2400uA").startswith("OK ")  # remembered for upright
             sim.control("posture supine")
-            time.sleep(settle)
+            sim.run_for(settle)
             assert "posture=supine" in exchange(port, "STATUS")  # no memory there yet: no move
             assert exchange(port, "SET amp=1500uA").startswith("OK ")  # remembered for supine
             sim.control("posture upright")  # briefly: shorter than the stability timer
-            time.sleep(SETTLE_MS / 3000)
+            sim.run_for(SETTLE_MS / 3000)
             sim.control("posture supine")
-            time.sleep(settle)
+            sim.run_for(settle)
             assert "posture=supine" in exchange(port, "STATUS")
             sim.control("posture upright")
-            time.sleep(settle + 0.7)  # stable, then the 500 ms glide
+            sim.run_for(settle + 0.7)  # stable, then the 500 ms glide
             status = exchange(port, "STATUS")
             assert "posture=upright" in status and "out_amp=2400uA" in status, status
             log = exchange(port, "LOG")
             assert "ADAPTIVE,device,posture=upright program=1 amp=2400uA" in log, log
             assert exchange(port, "STOP").startswith("OK ")
-            time.sleep(0.2)
+            sim.run_for(0.2)
     pulses = measure(read_vcd(str(trace)), BOARD)
     assert all(p.balanced and not p.problems for p in pulses)
     levels = runs(amplitudes(pulses))

@@ -8,7 +8,6 @@ check."""
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -26,8 +25,7 @@ MS = 1_000_000  # ns
 
 
 def control(sim, line):
-    sim.control(line)
-    time.sleep(0.2)  # the sim reads its stdin between two slices of emulation
+    sim.control(line)  # returns once the sim has done it
 
 
 def refused(code, call, *args, **kw):
@@ -96,7 +94,7 @@ def test_a_broken_contact_is_found_refused_and_cleared_by_a_new_check(tmp_path):
             again = board.impedance(3)
             assert [r.name for r in again.results] == ["c3", "pair2-3", "pair3-4"] and again.all_ok(), again
             assert board.on().state == "on"
-            time.sleep(0.1)
+            sim.run_for(0.1)
             board.stop()
             board.wait_settled()
             kinds = [(r.kind, r.detail) for r in board.log(count=16) if r.kind == "IMPEDANCE"]
@@ -105,7 +103,7 @@ def test_a_broken_contact_is_found_refused_and_cleared_by_a_new_check(tmp_path):
                 ("IMPEDANCE", "checked=15 ok=12 open=3 short=-"),
                 ("IMPEDANCE", "checked=3 ok=3 open=- short=-"),
             ]
-            time.sleep(0.2)
+            sim.run_for(0.2)
 
     changes = read_vcd(str(trace))
     pulses = measure(changes, BOARD)

@@ -2,7 +2,6 @@
 every pulse in the VCD trace checked against what was SET, to the cycle."""
 
 import signal
-import time
 
 import pytest
 import serial
@@ -74,8 +73,8 @@ def run_session(trace, lines, settle=0.3, sim_control=()):
                     answers.append("")
                 else:
                     answers.append(exchange(port, line))
-                time.sleep(wait)
-            time.sleep(settle)
+                sim.run_for(wait)
+            sim.run_for(settle)
     return answers, measure(read_vcd(str(trace)), BOARD)
 
 
@@ -174,7 +173,7 @@ def test_stopping_mid_train_leaves_every_output_low(tmp_path, how):
             raw_login(port)
             assert exchange(port, "SET amp=5mA pw=300us ipg=100us rate=1kHz ramp=0ms").startswith("OK ")
             assert exchange(port, "ON").startswith("OK ")
-            time.sleep(0.3)
+            sim.run_for(0.3)
             if how == "repl":
                 assert exchange(port, "REPL").startswith("OK leaving")
                 port.read_until(b">>> ")

@@ -32,7 +32,7 @@ E_LOG_OPEN = "LOG_OPEN"  # no event log: it could not be opened at boot
 E_SAVE = "SAVE"  # save() failed with an OSError
 _NAMES = (
     "HELLO STATUS SET ON OFF STOP AMP PROGRAM PROGRAMS GROUP GROUPS RESTORE LIMITS TRAIN LOGIN AUTH LOGOUT DIAG LOG "
-    "REPL ADAPTIVE IMPEDANCE"
+    "REPL ADAPTIVE IMPEDANCE ECHO"
 ).split()
 DEVICE = "device"  # the role of events the board makes itself (boot, faults, the button)
 LOG_PAGE = 16  # records in one LOG answer at most
@@ -52,6 +52,7 @@ class Commands:
         self.save = save  # callable(): store the settings
         self.faults = []  # stable fault codes, most recent last, each once; empty: none
         self.leave = False  # REPL: the service loop ends after this answer
+        self.echo = False  # ECHO ON: the service echoes typed bytes (line_reader) for a person at a terminal
         self.log_fault = None  # code of the failed log writes not yet recorded as FAULT
         self.log_lost = 0  # records lost since
         self.report = therapy.check(therapy.program())
@@ -210,9 +211,18 @@ class Commands:
     def _hello(self, args, now, role):
         self._no_args(args)
         self.auth.logout()  # a programmer (re)connected: no clinician session carries over
+        self.echo = False  # nor a person's echo, which a program would read as answers
         if role == CLINICIAN:
             self.log_event("LOGOUT", role, "reason=hello", now)
         return self.hello
+
+    def _echo(self, args, now, role):
+        """ECHO | ECHO ON|OFF: echo typed characters (either role; not stored)."""
+        if len(args) > 1 or (args and args[0].upper() not in ("ON", "OFF")):
+            raise StimError(protocol.E_SYNTAX, "use ECHO, ECHO ON or ECHO OFF")
+        if args:
+            self.echo = args[0].upper() == "ON"
+        return "echo=" + ("on" if self.echo else "off")
 
     def _status(self, args, now, role):
         self._no_args(args)

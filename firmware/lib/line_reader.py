@@ -3,11 +3,19 @@
     reader = LineReader(max_len=128)
     for kind, text in reader.feed(b"HELLO\r\n"):
         ...  # kind is LINE (text: the command) or an error code (text: message)
+    reader.echo = True          # for a person at a serial terminal (ECHO ON)
+    link.write(reader.take_echo())
 
 A line ends at CR, LF or CRLF. At most `max_len` bytes are kept: the rest of
-an overlong line is dropped as it arrives, so memory never grows. A byte that
-is not printable ASCII makes the whole line an ENCODING error. The caller
-owns time: `discard()` drops a partial line (after an inter-byte timeout).
+an overlong line is dropped as it arrives, so memory never grows. Backspace
+(0x08) and DEL (0x7f, what most terminals send for the Backspace key) erase
+the line's last byte, so typing errors can be corrected before Enter. Any
+other byte that is not printable ASCII makes the whole line an ENCODING
+error. With `echo` on, what the line takes is echoed back for take_echo():
+one column per byte (printable ASCII as it is, TAB as a blank, any other
+byte as "?"), an erase as "\\b \\b", a line end as CRLF.
+The caller owns time: `discard()` drops a partial line (after an inter-byte
+timeout).
 """
 
 LINE = "LINE"  # kind of a complete, clean line
@@ -19,6 +27,11 @@ E_TIMEOUT = "TIMEOUT"  # partial line discarded
 _CR = 13
 _LF = 10
 _TAB = 9
+_BS = 8
+_DEL = 127
+_ERASED = b"\x08 \x08"  # back, blank, back: the terminal's cursor over the erased character
+_NEWLINE = b"\r\n"
+_SHOWN_BAD = 63  # "?": the echo of a byte that will make the line an ENCODING error
 
 
 class LineReader:
@@ -30,6 +43,8 @@ class LineReader:
         self._bad = -1  # first non-printable byte of the line, or -1
         self._bad_at = 0
         self._after_cr = False  # a LF right after CR ends nothing
+        self.echo = False  # echo what the line takes (a person typing)
+        self._echoed = bytearray()  # echo not yet taken
 
     def partial(self):
         """True while part of a line has arrived without its terminator."""
@@ -41,9 +56,18 @@ class LineReader:
         self._reset()
         return (E_TIMEOUT, "partial line of %d bytes discarded" % seen)
 
+    def take_echo(self):
+        """The echo of the bytes fed since the last call (b"" with echo off)."""
+        if not self._echoed:
+            return b""
+        out = bytes(self._echoed)
+        self._echoed = bytearray()
+        return out
+
     def feed(self, data):
         """Take received bytes; return a list of (kind, text), one per ended line."""
         out = []
+        echo = self._echoed if self.echo else None
         for byte in data:
             if byte == _LF and self._after_cr:
                 self._after_cr = False
@@ -51,6 +75,12 @@ class LineReader:
             self._after_cr = byte == _CR
             if byte == _CR or byte == _LF:
                 out.append(self._end())
+                if echo is not None:
+                    echo.extend(_NEWLINE)
+                continue
+            if byte == _BS or byte == _DEL:
+                if self._erase() and echo is not None:
+                    echo.extend(_ERASED)
                 continue
             if self._bad < 0 and (byte < 32 or byte > 126) and byte != _TAB:
                 self._bad = byte
@@ -59,7 +89,20 @@ class LineReader:
                 self._buf[self._len] = byte
                 self._len += 1
             self._seen += 1
+            if echo is not None:  # one column per byte, so an erase always takes back one
+                echo.append(byte if 31 < byte < 127 else (32 if byte == _TAB else _SHOWN_BAD))
         return out
+
+    def _erase(self):
+        """Drop the line's last byte (one dropped past max_len, else a kept one); False if none."""
+        if not self._seen:
+            return False
+        self._seen -= 1
+        if self._len > self._seen:
+            self._len = self._seen
+        if self._bad_at == self._seen:
+            self._bad = -1  # the first bad byte was the last one: the line is clean again
+        return True
 
     def _end(self):
         seen, length, bad, bad_at = self._seen, self._len, self._bad, self._bad_at

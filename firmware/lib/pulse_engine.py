@@ -40,13 +40,19 @@ stores the next CC word in RAM (one store), and after every pulse the DAC SM
 (which watches the sync pin) paces two chained DMA channels that copy that
 word into CC. The PWM latches CC at its next counter wrap, both levels at
 once, before the next pulse starts: every pulse has both phases from one
-setting, whatever the CPU was doing (no check-then-write race). An
-amplitude increase goes out with the new pulse words (never old, longer
-pulse at the new amplitude), a decrease at once. When the rest between two
-pulses is shorter than one PWM period (+ latency), no pulse end leaves room
-for the wrap: an amplitude change then, like a change of `asym` (width ratio
-and level ratio together, which no single boundary can do), lets the current
-pulse finish, pauses the train and restarts it (one period is longer).
+setting, whatever the CPU was doing (no check-then-write race).
+
+One rule for a live change: the DAC levels land at the same pulse end as the
+pulse words they belong to, so every pulse is wholly the old setting or
+wholly the new one. New pulse words carry their CC word: the pulse SM is
+told to hold them (STATUS_N), the CC word is stored, then they are released;
+the copy channel is paced by the pulse SM's TX FIFO, so while those 4 words
+sit there it cannot copy, and it copies right after the pulse SM pulls them.
+A level alone (same pulse words) is one store, taken at the next pulse end.
+When the rest between two pulses is shorter than one PWM period (+ latency),
+no pulse end leaves room for the wrap: an amplitude change then, and any
+change of `asym`, lets the current pulse finish, pauses the train and
+restarts it (one period is longer).
 """
 
 import time
@@ -79,6 +85,9 @@ _RXF0 = 0x020
 _IRQ = 0x030
 _SM0_EXECCTRL = 0x0CC
 _WRAP_BOTTOM = 7  # EXECCTRL bit: where the program wraps to
+# EXECCTRL STATUS_N while an update is being put together: STATUS ("TX level
+# < N") stays all ones with 4 words queued, so the pulse SM takes none of them.
+_HOLD = 15
 _SM0_INSTR = 0x0D8
 _SM_STRIDE = 0x18
 _DMA_BASE = 0x50000000
@@ -118,6 +127,7 @@ TRIGGER = "trigger"
 _PULSE = 0  # step kinds: 4 words for the pulse SM
 _RATE = 1  # 1 word for the rate SM (DIRECT)
 _RING = 2  # a new ring (STREAM)
+_LEVEL = 3  # a CC word alone (the pulse words stay)
 
 
 def _channel(dma):
@@ -169,8 +179,8 @@ class PulseEngine:
         self._sent = False  # the first queued step has been written
         self._next = None  # timing waiting for the queue to drain
         self._program = None  # the program last started or updated to
-        self._amp_next = None  # a CC word (an increase) waiting for its pulse words
         self._level = 0  # the CC word last written (CC itself, or the DMA's RAM word)
+        self._next_level = 0  # the CC word of the latest setting (may still be queued)
         self._landing = False  # the DMA has not copied _level into CC yet
         self._levels_on = False  # the DAC SM's DMA channels are armed
         self._live_interval = 0  # shortest interval / longest pulse of every setting
@@ -218,6 +228,7 @@ class PulseEngine:
         # train the profile allows: no big free block needed later.
         longest = self.board["limits"].get("train_length", (1, 1024))[1]
         self._train = array("I", range(longest + 1))
+        self._train_addr = self._address(self._train)  # once: start_train writes the words there
         self._mem_addr = self._address(self._mem)
         data = self._data
         dreq = _DREQ_PIO_TX0[block] + rate_sm
@@ -241,9 +252,12 @@ class PulseEngine:
             tick.pack_ctrl(inc_read=False, inc_write=False, treq_sel=dreq, chain_to=_channel(copy)),
             tick.pack_ctrl(inc_read=False, inc_write=False, treq_sel=dreq),
         )
+        # copy waits while the pulse SM's TX FIFO is full: a held update's level
+        # reaches CC only once the pulse SM has pulled its words (same pulse end)
+        pulse_dreq = _DREQ_PIO_TX0[block] + self._pulse_index
         self._copy_ctrl = (
-            copy.pack_ctrl(inc_read=False, inc_write=False, chain_to=_channel(tick)),
-            copy.pack_ctrl(inc_read=False, inc_write=False),
+            copy.pack_ctrl(inc_read=False, inc_write=False, treq_sel=pulse_dreq, chain_to=_channel(tick)),
+            copy.pack_ctrl(inc_read=False, inc_write=False, treq_sel=pulse_dreq),
         )
         self._rx_reg = _PIO_BASE[dac_block] + _RXF0 + 4 * dac_sm
 
@@ -339,7 +353,8 @@ class PulseEngine:
             self._levels_on = False
 
     def _write_level(self, word):
-        """Running: the DMA copies this into CC at the next pulse's end."""
+        """Running: the DMA copies this into CC at the next pulse end at which
+        the pulse SM's TX FIFO is not full (see _send_pulse)."""
         machine.mem32[self._word_addr(_LEVELS)] = word
         self._level = word
         self._landing = True
@@ -350,18 +365,19 @@ class PulseEngine:
             self._landing = False
         return not self._landing
 
-    def _flush_level(self):
-        """Write a waiting increase once no pulse words are left to send before it."""
-        if self._amp_next is None:
-            return
-        for i in range(len(self._steps)):
-            if self._steps[i][0] == _PULSE and (i or not self._sent):
-                return
-        nxt = self._next
-        if nxt is not None and pulse_words(nxt) != pulse_words(self._timing):
-            return
-        self._write_level(self._amp_next)
-        self._amp_next = None
+    def _status_n(self, n):
+        execctrl = self._register(self._pulse_index, _SM0_EXECCTRL)
+        machine.mem32[execctrl] = machine.mem32[execctrl] & ~0xF | n
+
+    def _send_pulse(self, words, level):
+        """New pulse words and their DAC levels, taken at one pulse end: the
+        pulse SM holds the words until the level is stored, and the copy DMA
+        cannot move that level into CC until the pulse SM has pulled them."""
+        self._status_n(_HOLD)
+        self._pulse.put(array("I", words))  # TX FIFO full: the copy DMA waits
+        if level != self._level:
+            self._write_level(level)
+        self._status_n(UPDATE_WORDS)  # taken, with the level, at the next pulse end
 
     def _latch_fits(self, timing):
         """Every pulse end leaves the PWM time to latch a new CC word before
@@ -405,11 +421,11 @@ class PulseEngine:
         if count > len(self._train):
             raise ValueError("train of %d words is longer than %d" % (count, len(self._train)))
         self._prepare(timing, program)
-        for i in range(len(intervals_cycles)):  # in place: see __init__
-            self._train[i] = interval_word(intervals_cycles[i])
+        address = self._train_addr  # in place, word by word: no allocation (see __init__)
+        for i in range(len(intervals_cycles)):
+            machine.mem32[address + 4 * i] = interval_word(intervals_cycles[i])
         if not loop:
-            self._train[count - 1] = END_WORD
-        address = self._address(self._train)  # handed to the DMA as it is now
+            machine.mem32[address + 4 * (count - 1)] = END_WORD
         self._train_end = 0 if loop else address + 4 * count
         self._run_dma(address, count, loop)
         self.source = TRAIN
@@ -447,8 +463,8 @@ class PulseEngine:
         machine.mem32[execctrl] = (machine.mem32[execctrl] & ~0x3F) | UPDATE_WORDS
         machine.mem32[_PIO_BASE[self._pio] + _IRQ] = 1 << self._rate_index  # clear stale flag
         self._program = program
-        self._amp_next = None
-        self._start_levels(self.level_word(program))
+        self._next_level = self.level_word(program)
+        self._start_levels(self._next_level)
         self._pulse.put(array("I", pulse_words(timing)))
 
     def _arm_trigger(self, timing):
@@ -502,7 +518,7 @@ class PulseEngine:
         if self.source == TRAIN:
             raise RuntimeError("a custom train is running: stop it first")
         word = self.level_word(program)
-        moving = word != self._level or self._amp_next is not None or not self._level_landed()
+        moving = word != self._next_level or self._next_level != self._level or not self._level_landed()
         asym_changes = self._program is not None and program.asym != self._program.asym
         latest = self._next or self._timing
         triggered = self.source == TRIGGER or timing.trigger != "off"
@@ -515,11 +531,7 @@ class PulseEngine:
             return self.poll()
         self._program = program
         self._next = timing
-        self._amp_next = None
-        if word >> self._shifts[0] & 0xFFFF < self._level >> self._shifts[0] & 0xFFFF:
-            self._write_level(word)  # lower: safe with the old pulse as with the new one
-        elif word != self._level:
-            self._amp_next = word  # higher: with (after) the new pulse words, see _flush_level
+        self._next_level = word
         return self.poll()
 
     def _fits(self, rate_timing, pulse_timing):
@@ -527,16 +539,20 @@ class PulseEngine:
         interval of rate_timing is over."""
         return pulse_timing.pulse() + _TAIL_CYCLES <= rate_timing.min_interval()
 
-    def _plan(self, timing):
+    def _plan(self, timing, level):
+        """The steps from the running setting to timing and its CC word: new
+        pulse words carry their level; a level alone is one store."""
         old = self._timing
         self._timing = timing
         self._live_interval = min(self._live_interval, timing.min_interval())
         self._live_pulse = max(self._live_pulse, timing.pulse())
         if old is None:
             return []
-        steps = []
+        steps = []  # type: list
         if pulse_words(timing) != pulse_words(old):
-            steps.append((_PULSE, pulse_words(timing)))
+            steps.append((_PULSE, (pulse_words(timing), level)))
+        elif level != self._level:
+            steps.append((_LEVEL, level))  # the pulse words in force are already the new ones
         if timing.rate_key() != old.rate_key():
             if self.source == DIRECT and timing.burst_count == 1:
                 rate_step = (_RATE, (rate_word(timing),))
@@ -582,18 +598,18 @@ class PulseEngine:
         if self._train_done():
             self._train_end = 0
             return self.stop()
-        self._flush_level()
         while True:
             if not self._steps:
                 if self._next is None:
                     self._settled(self._timing)
-                    self._flush_level()
-                    return self._amp_next is None and self._level_landed()
-                self._steps = self._plan(self._next)
+                    return self._level_landed()
+                self._steps = self._plan(self._next, self._next_level)
                 self._next = None
                 continue
             kind, payload = self._steps[0]
-            if kind == _RING:
+            if kind == _LEVEL:
+                self._write_level(payload)
+            elif kind == _RING:
                 if not self._sent:
                     if not self._send_ring(payload):
                         return False
@@ -605,10 +621,11 @@ class PulseEngine:
                 if not self._sent:
                     if sm.tx_fifo():
                         return False
-                    sm.put(array("I", payload))
-                    self._sent = True
                     if kind == _PULSE:
-                        self._flush_level()  # an increase lands with these words or after them
+                        self._send_pulse(*payload)
+                    else:
+                        sm.put(array("I", payload))
+                    self._sent = True
                 if sm.tx_fifo():
                     return False  # not taken yet: it will be at the next boundary
             self._steps.pop(0)
@@ -617,7 +634,7 @@ class PulseEngine:
     def pending(self):
         """True until the last update runs on both state machines (an asym
         restart included) and its DAC levels have reached PWM CC."""
-        if self.state == RESTARTING or self._steps or self._next is not None or self._amp_next is not None:
+        if self.state == RESTARTING or self._steps or self._next is not None:
             return True
         return not self._level_landed()
 
@@ -649,13 +666,12 @@ class PulseEngine:
         self._stop_dma()
         self._stop_levels()
         machine.mem32[self._cc_reg] = 0  # both levels, one store
-        self._level = 0
+        self._level = self._next_level = 0
         self._landing = False
         self._train_end = 0
         self._all_low()
         self._steps = []
         self._sent = False
         self._next = None
-        self._amp_next = None
         self._restart_timing = self._restart_program = None
         self.state = IDLE

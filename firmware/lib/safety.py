@@ -8,9 +8,9 @@ Pure logic (no hardware imports); runs under MicroPython and CPython.
 
 Units and exactness. Charge per phase Q = amp_ua * pw_us in pC (uA x us);
 the anodic (recovery) phase carries the same charge (asym x pw at amp/asym).
-Every comparison against a limit is done in integers, exactly; floats are
-used only to guess a starting point for a search whose answer is then checked
-exactly (MicroPython floats are single precision).
+Every comparison against a limit is done in integers, exactly; a float only
+guesses where a search starts, or gives a reported figure (Shannon k) where it
+is far from a rounding boundary (MicroPython floats are single precision).
 
 Charge per contact. Both phases drive the same current through the cathodes
 and, with the opposite sign, through the anodes; the current is shared
@@ -201,27 +201,37 @@ def _at_most_pow10(num, den, k_x100):
     return num**p * 10 ** (-e) <= den**p
 
 
+# The error of a float p * log10(num / den) here stays far below this margin
+# (single precision, as on a Pico: under 1e-3); within it of an integer, integers decide.
+_MARGIN = 0.01 if 1.0 + 1e-9 == 1.0 else 1e-6
+
+
 def _floor_log10(num, den, p):
     """floor(p * log10(num / den)), exactly (num, den > 0): the largest j with
-    10^j <= (num / den)^p. A float gives the first guess; integer comparisons
-    decide."""
-    big_n = num**p
-    big_d = den**p
-
-    def within(j):  # 10^j <= big_n / big_d
-        if j >= 0:
-            return big_d * 10**j <= big_n
-        return big_d <= big_n * 10 ** (-j)
-
+    10^j <= (num / den)^p. A float decides unless it lies within _MARGIN of an
+    integer; there integer comparisons do, each with its exponents in lowest
+    terms (num^p itself, thousands of bits, would need a large free block)."""
     try:
         guess = p * (math.log10(num) - math.log10(den))
         j = int(guess)
         if j > guess:
             j -= 1
+        if _MARGIN < guess - j < 1 - _MARGIN:
+            return j
     except (OverflowError, ValueError):
         j = 0
-    while not within(j):
+    while not _pow10_at_most(j, p, num, den):
         j -= 1
-    while within(j + 1):
+    while _pow10_at_most(j + 1, p, num, den):
         j += 1
     return j
+
+
+def _pow10_at_most(j, p, num, den):
+    """10^(j / p) <= num / den, exactly: with j / p = e / q in lowest terms,
+    10^e * den^q <= num^q."""
+    g = _gcd(j, p)
+    q, e = p // g, j // g
+    if e >= 0:
+        return den**q * 10**e <= num**q
+    return den**q <= num**q * 10 ** (-e)

@@ -106,14 +106,15 @@ def read_key(path):
         return None
 
 
-def build(profile, engine, key, root=None):
+def build(profile, engine, key, root=None, clock=None):
     """The command layer; with `root` (the flash root), the event log there,
-    or, when it cannot be opened, the LOG_OPEN fault."""
+    or, when it cannot be opened, the LOG_OPEN fault. `clock`: now in ms (the
+    therapy timers count from the first pulse)."""
     from event_log import E_LOG_OPEN, EventLog, LogError
 
     limits = profile["safety"]
     therapy = Therapy(profile, lambda program: safety.check(program, limits))
-    stim = Stimulator(profile, engine, therapy)
+    stim = Stimulator(profile, engine, therapy, clock)
     auth = Auth(key, os.urandom)
     commands = Commands(therapy, stim, auth, hello_text(profile), describe_safety=safety.describe)
     if root is not None:
@@ -143,7 +144,7 @@ class Service:
         self.host_timeout_ms = serial.get("host_timeout_ms", 0)  # 0: stimulation outlives the host
         self.engine = engine
         self.diag = Diagnostics()
-        commands = build(profile, engine, read_key(root + "device.key"), root)
+        commands = build(profile, engine, read_key(root + "device.key"), root, self.diag.tick)
         commands.diag = self.diag.text
         if profile.get("impedance"):  # the lead check (IMPEDANCE), loaded at boot like the rest
             from impedance import LeadCheck
@@ -236,7 +237,12 @@ class Service:
         commands, reader, link, stim = self.commands, self.reader, self.link, self.stim
         if data:
             self.last_rx = now
-            for kind, text in reader.feed(data):
+            reader.echo = commands.echo  # ECHO ON: a person at a serial terminal sees what they type
+            lines = reader.feed(data)
+            echo = reader.take_echo()
+            if echo:
+                link.write(echo)
+            for kind, text in lines:
                 self.last_line = now
                 self.diag.commands += 1
                 link.write_line(commands.answer(text, now) if kind == LINE else protocol.err(kind, text))

@@ -3,7 +3,7 @@
     fault = settings_record.restore(therapy, store)   # at boot; never raises
     fault = settings_record.save(therapy, store)      # after each accepted change; never raises
     body = settings_record.encode(therapy)            # bytes (JSON, canonical); encode_parts: a list of them
-    settings_record.apply(therapy, body, version)     # all or nothing, or StimError
+    settings_record.apply(therapy, body, version)     # all or nothing, or StimError (body: bytes or parsed)
 
 Persisted: per slot its program, clinic setting (null when equal to the
 program), settings, the patient's keys and windows, and name; the groups,
@@ -47,6 +47,7 @@ E_MEMORY = "SETTINGS_MEMORY"  # no heap to check the record: defaults now, the r
 _KEYS = ("active", "adaptive", "group", "groups", "slots")
 _ADAPTIVE_KEYS = ("enabled", "max", "memory")
 _SLOT_KEYS = ("clinic", "name", "patient", "program", "settings", "window")
+_SLOT_PIECES = (_SLOT_KEYS[:4], _SLOT_KEYS[4:])  # a slot's record in two pieces of a few hundred bytes
 
 
 def _to_v2(record):
@@ -86,9 +87,11 @@ def encode(therapy):
 
 
 def encode_parts(therapy):
-    """The record as a list of bytes, one per slot and a few joints: what
-    Store.save writes piece by piece, so no block of the record's whole size
-    is needed on a fragmented heap. Keys sorted: "slots" comes last."""
+    """The record as a list of small bytes pieces (two per slot and a head):
+    what Store.save writes one after the other, so a save never needs a
+    block of the heap larger than half a program's record (a few hundred
+    bytes), whatever the record's size. Keys sorted: "slots" comes last, and
+    a slot's fields in _SLOT_KEYS order."""
     adaptive = therapy.adaptive
     memory = {}
     for posture in adaptive.memory:
@@ -103,19 +106,30 @@ def encode_parts(therapy):
     )
     parts = [(head[:-1] + ',"slots":[').encode()]
     for slot in therapy.slots:
-        if len(parts) > 1:
-            parts.append(b",")
-        record = {
-            "name": slot.name,
-            "program": slot.program.as_dict(),
-            "clinic": None if slot.clinic == slot.program else slot.clinic.as_dict(),
-            "settings": slot.settings,
-            "patient": slot.patient_keys,
-            "window": slot.window,
-        }
-        parts.append(_text(record).encode())
+        sep = "{" if len(parts) == 1 else ",{"
+        for keys in _SLOT_PIECES:
+            text = []
+            for key in keys:
+                text.append('%s"%s":%s' % (sep, key, _text(_slot_field(slot, key))))
+                sep = ","
+            parts.append("".join(text).encode())
+        parts[-1] += b"}"
     parts.append(b"]}")
     return parts
+
+
+def _slot_field(slot, key):
+    if key == "clinic":
+        return None if slot.clinic == slot.program else slot.clinic.as_dict()
+    if key == "name":
+        return slot.name
+    if key == "patient":
+        return slot.patient_keys
+    if key == "program":
+        return slot.program.as_dict()
+    if key == "settings":
+        return slot.settings
+    return slot.window
 
 
 def _text(value):
@@ -160,12 +174,14 @@ def _dump(value, out):
 
 
 def apply(therapy, body, version):
-    """Replace the therapy's settings by the record's, or raise StimError
-    (E_VERSION, E_INVALID) and leave the therapy as it was."""
+    """Replace the therapy's settings by the record's (its JSON bytes, or
+    that JSON already parsed), or raise StimError (E_VERSION, E_INVALID) and
+    leave the therapy as it was."""
     if not 1 <= version <= SCHEMA:
         raise StimError(E_VERSION, "settings schema %d; this firmware reads 1..%d" % (version, SCHEMA))
     try:
-        scratch = _build(therapy, migrate(json.loads(body), version))
+        record = body if isinstance(body, dict) else json.loads(body)
+        scratch = _build(therapy, migrate(record, version))
     except StimError as err:  # the check's own code stays in the message: "RANGE amp=..."
         raise StimError(E_INVALID, err.message if err.code == E_INVALID else str(err)) from None
     except MemoryError:
@@ -316,24 +332,31 @@ def _name(key, value):
 def restore(therapy, store):
     """Load and apply the newest valid record; never raises. None, or the
     fault code (the therapy then holds the last good record's settings, or
-    keeps its defaults)."""
-    try:
-        body, version, fault = store.load()
-    except Exception:  # the filesystem itself failing
-        return store_module.E_CORRUPT
-    if body is None:
-        return fault
+    keeps its defaults). The record is parsed as it is read from the flash
+    (no block of its size needed on a fragmented heap); out of memory twice
+    is E_MEMORY, never a corrupt or invalid record."""
     for _attempt in (0, 1):
         try:
-            apply(therapy, body, version)
+            record, version, fault = store.load(_parse)
+            if record is None:
+                return fault
+            apply(therapy, record, version)
             return fault
         except StimError as err:
             return err.code
         except MemoryError:
             gc.collect()  # once more on a collected heap, then give up without calling it invalid
-        except Exception:
-            return E_INVALID
+        except Exception:  # the filesystem itself failing
+            return store_module.E_CORRUPT
     return E_MEMORY
+
+
+def _parse(stream):
+    """The record's JSON, parsed from the open file as it is read."""
+    try:
+        return json.load(stream)
+    except ValueError as err:  # an intact file (its crc is right) that is no JSON
+        raise StimError(E_INVALID, "malformed record (%s %s)" % (type(err).__name__, err)) from None
 
 
 def save(therapy, store):

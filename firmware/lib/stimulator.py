@@ -2,7 +2,7 @@
 soft-start/soft-stop ramps, on/off cycling, train duration and emergency stop
 (pure logic over an engine object: PulseEngine on the board, a fake in tests).
 
-    stim = Stimulator(board, engine, therapy)
+    stim = Stimulator(board, engine, therapy, clock)   # clock() -> now_ms (optional)
     stim.start(now_ms)        # ramps up over the program's ramp time
     stim.apply(now_ms)        # the therapy's program changed: follow it
     stim.stop(now_ms)         # OFF: ramp down, then stop
@@ -13,6 +13,11 @@ soft-start/soft-stop ramps, on/off cycling, train duration and emergency stop
 Phases: ramp_up -> steady -> (cycling: ramp_down -> pause -> ramp_up ...);
 OFF or the end of the train: ramp_down -> stopping -> off. Ramps move the
 amplitude in steps of RAMP_STEP_MS; each step lands between two pulses.
+
+The timers (ramp steps, cycle on and off, train duration) count from the
+first pulse: given a clock, a start from idle moves them on by what the start
+took and the gap before the engine's first pulse, and a pause ends that much
+early, so the times in a trace are the programmed ones.
 """
 
 from stim_program import timing, train_cycles
@@ -34,8 +39,9 @@ _ENGINE_STOPPING = "stopping"
 
 
 class Stimulator:
-    def __init__(self, board, engine, therapy):
+    def __init__(self, board, engine, therapy, clock=None):
         self.engine = engine
+        self.clock = clock  # now_ms on demand (the service's uptime); None: starts take no time
         self.therapy = therapy
         self.sys_hz = board["sys_clock_hz"]
         self.on = False  # therapy wanted on (OFF ramps down with on False)
@@ -49,6 +55,7 @@ class Stimulator:
         self._down_from = None  # the program a soft stop is lowering
         self._target = None  # the full-amplitude program last driven
         self._glide = None  # (from_ua, start_ms, steps): steady, moving between two amplitudes
+        self._lead = 0  # ms from the last start from idle to its first pulse
 
     # -- reading ----------------------------------------------------------------------
     def state(self):
@@ -174,9 +181,9 @@ class Stimulator:
                 self._drive(now)
             cycle_on = settings["cycle_on_ms"]
             if cycle_on and settings["cycle_off_ms"] and now - self._cycle_start >= cycle_on:
-                self._ramp_down(now)
+                self._ramp_down(self._cycle_start + cycle_on)  # the pause counts from the programmed end
         elif self.phase == PAUSE:
-            if now - self._since >= settings["cycle_off_ms"] and self.engine.state == _ENGINE_IDLE:
+            if now - self._since >= settings["cycle_off_ms"] - self._lead and self.engine.state == _ENGINE_IDLE:
                 self._begin(RAMP_UP, now)
         after = self.state()
         if event is None and after != before:
@@ -224,7 +231,24 @@ class Stimulator:
         if phase == RAMP_UP and self.engine.state == _ENGINE_STOPPING:
             while self.engine.state == _ENGINE_STOPPING:
                 self.engine.poll()  # at most the rest of one pulse
+        starting = self.engine.state == _ENGINE_IDLE and self.clock is not None
+        before = self.clock() if starting else now
         self._drive(now)
+        if starting and self.engine.state != _ENGINE_IDLE:
+            self._from_first_pulse(now, before)
+
+    def _from_first_pulse(self, now, before):
+        """The engine started from idle: count this phase (and a train that began
+        now) from its first pulse, one period after the start's own time. The
+        start's time and that period (_lead) also end the next pause early."""
+        gap_ms = timing(self._sent, self.sys_hz).tail() * 1000 // self.sys_hz
+        after = self.clock()
+        self._lead = after - before + gap_ms
+        shift = after - now + gap_ms
+        self._since += shift
+        self._cycle_start += shift
+        if self._started == now:
+            self._started += shift
 
     def _glided(self, now, target):
         """The program at the glide's current step (the glide ends at the target)."""
@@ -243,7 +267,7 @@ class Stimulator:
             return (1, 1)
         ramp_ms = self.therapy.active.settings["ramp_ms"]
         steps = max(1, ramp_ms // RAMP_STEP_MS)
-        done = steps if ramp_ms == 0 else (now - self._since) // RAMP_STEP_MS
+        done = steps if ramp_ms == 0 else max(0, now - self._since) // RAMP_STEP_MS
         if self.phase == RAMP_UP:  # 1/steps at once, one more step every RAMP_STEP_MS
             return (min(steps, done + 1), steps)
         return (max(0, steps - 1 - done), steps)  # (steps-1)/steps at once ... 0: off

@@ -3,6 +3,7 @@
     store = Store(os, "/settings")          # os: rename, remove, stat (and sync if present)
     generation = store.save(body, version)  # body: bytes; version: the body's schema version
     body, version, fault = store.load()     # newest valid generation, or (None, 0, fault)
+    value, version, fault = store.load(json.load)  # the body parsed as it is read from the file
 
 Files: `path` (the current generation), `path.bak` (the one before it) and
 `path.tmp` (a save in progress, never read back). Each holds a header
@@ -90,10 +91,11 @@ def unpack(data):
     return _check(io.BytesIO(data), len(data), True)
 
 
-def _check(f, size, keep):
+def _check(f, size, keep, piece=None):
     """(generation, version, body) of an open record file of `size` bytes, or
     None unless intact. Without `keep` the body is checked in small pieces
-    and not kept (body None): a save needs no large block of the heap."""
+    (of `piece`, a memoryview of a buffer kept for that) and not kept (body
+    None): a save needs no large block of the heap."""
     head = f.read(HEADER_SIZE)
     if len(head) != HEADER_SIZE:
         return None
@@ -108,7 +110,7 @@ def _check(f, size, keep):
             return None
         check = crc32(body, check)
     else:
-        buf = memoryview(bytearray(_PIECE))
+        buf = piece if piece is not None else memoryview(bytearray(_PIECE))
         left = length
         while left:
             n = f.readinto(buf[: min(left, _PIECE)])
@@ -129,11 +131,16 @@ class Store:
         self.bak = path + ".bak"
         self.tmp = path + ".tmp"
         self.generation = 0  # of the last load or save; 0: none
+        self._piece = memoryview(bytearray(_PIECE))  # once: every save checks files through it
 
-    def load(self):
-        """(body, version, fault) of the newest valid generation; (None, 0, fault) if none."""
-        main = self._read(self.path)
-        bak = self._read(self.bak)
+    def load(self, parse=None):
+        """(body, version, fault) of the newest valid generation; (None, 0, fault) if none.
+        With `parse`, body is parse(file) of the file positioned at the body,
+        once its crc has been checked in small pieces: the body is never held
+        whole, so loading needs no block of its size (see _parse)."""
+        keep = parse is None
+        main = self._read(self.path, keep)
+        bak = self._read(self.bak, keep)
         best = _newest(main, bak)
         fault = None
         if main is False or (best is None and bak is False):
@@ -142,7 +149,18 @@ class Store:
             self.generation = 0
             return None, 0, fault
         self.generation = best[0]
-        return best[2], best[1], fault
+        body = best[2] if keep else self._parse(self.path if best is main else self.bak, parse)
+        return body, best[1], fault
+
+    def _parse(self, path, parse):
+        f = self.open(path, "rb")
+        try:
+            f.read(HEADER_SIZE)  # checked by _read
+            if self.open is not open:  # a test's fake file, which MicroPython's json cannot read from
+                return parse(io.BytesIO(f.read()))
+            return parse(f)
+        finally:
+            f.close()
 
     def save(self, body, version):
         """Write `body` (bytes, or a list of bytes written one after the
@@ -194,7 +212,7 @@ class Store:
         try:
             f = self.open(path, "rb")
             try:
-                return _check(f, size, keep) or False
+                return _check(f, size, keep, self._piece) or False
             finally:
                 f.close()
         except OSError:

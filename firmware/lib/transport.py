@@ -36,6 +36,9 @@ class StreamTransport:
                 break
         return data
 
+    def write(self, data):
+        self._sink.write(data)
+
     def write_line(self, text):
         self._sink.write(text.encode() + b"\n")
 

@@ -25,20 +25,58 @@ def _aliases(items):
 
 def cmd_measure(args):
     from picostim.boards import load_board
-    from picostim.measure import CaptureError, as_dicts, format_table, measure, read_vcd, summary
+    from picostim.measure import (
+        CaptureError,
+        as_dicts,
+        coverage,
+        format_summary,
+        format_table,
+        measure,
+        read_capture,
+        summary,
+    )
 
     board = load_board(args.board)
     try:
-        pulses = measure(read_vcd(args.file, _aliases(args.alias)), board)
-    except (CaptureError, OSError) as exc:
+        changes = read_capture(args.file, _aliases(args.alias))
+        pulses = measure(changes, board)
+    except CaptureError as exc:
         print(f"picostim measure: {exc}", file=sys.stderr)
         return 2
+    cover = coverage(changes, board)
     if args.json:
-        print(json.dumps({"summary": summary(pulses), "pulses": as_dicts(pulses)}, indent=1))
-    else:
+        print(json.dumps({"summary": summary(pulses, cover), "pulses": as_dicts(pulses)}, indent=1))
+    elif args.pulses:
         print(format_table(pulses))
-        print(json.dumps(summary(pulses)))
+        print(json.dumps(summary(pulses, cover)))
+    else:
+        print(format_summary(pulses, cover))
     return 1 if any(p.problems or p.balanced is False for p in pulses) else 0
+
+
+def cmd_plot(args):
+    import os
+
+    from picostim.boards import load_board
+    from picostim.measure import CaptureError, measure, read_capture, uncaptured_contacts
+    from picostim.plot import parse_time_ns, plot
+
+    board = load_board(args.board)
+    out = args.output or os.path.splitext(args.file)[0] + ".png"
+    try:
+        start = parse_time_ns(args.start) if args.start is not None else None
+        end = parse_time_ns(args.end) if args.end is not None else None
+        if not out.lower().endswith((".png", ".svg")):
+            raise CaptureError("OUTPUT", f"{out}: the picture must be .png or .svg")
+        changes = read_capture(args.file, _aliases(args.alias))
+        pulses = measure(changes, board)
+        unknown = uncaptured_contacts(changes, board)
+        plot(pulses, board, out, args.view, args.pulse, os.path.basename(args.file), start, end, unknown)
+    except CaptureError as exc:
+        print(f"picostim plot: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {out}")
+    return 0
 
 
 def cmd_demo(args):
@@ -54,6 +92,10 @@ def cmd_deploy(args):
 
 
 def cmd_sim(args):
+    from picostim.fullchip.run import fullchip_wanted, run_fullchip  # docs/VIRTUAL_BOARDS.md
+
+    if fullchip_wanted(args.firmware):
+        return run_fullchip(args.firmware, args.trace, args.flash)
     from picostim.vboard.sim import run_sim
 
     return run_sim(args.board, args.trace, args.heap, args.flash)
@@ -81,13 +123,22 @@ def resolve_port(port):
 
 def cmd_ports(args):
     from picostim.programmer import find_ports
+    from picostim.vboard.registry import running
 
     ports = find_ports()
-    if not ports:
-        print("no serial ports found (the virtual board: `picostim sim` prints its PORT)")
+    boards = running()
+    if args.json:
+        serial_ports = [{"port": d, "description": text, "pico": is_pico} for d, text, is_pico in ports]
+        sims = [{"port": b.port, "pid": b.pid, "trace": b.trace} for b in boards]
+        print(json.dumps({"serial": serial_ports, "virtual": sims}, indent=1))
+        return 0
+    if not ports and not boards:
+        print("no serial ports found and no virtual board running (start one: picostim sim)")
     for device, description, is_pico in ports:
         mark = "  <- MicroPython on RP2040 (2E8A:0005)" if is_pico else ""
         print(f"{device}  {description}{mark}")
+    for b in boards:
+        print(f"{b.port}  virtual board (picostim sim, pid {b.pid}" + (f", trace {b.trace})" if b.trace else ")"))
     return 0
 
 
@@ -95,7 +146,7 @@ def cmd_client(args):
     import os
 
     from picostim.auth import load_key
-    from picostim.programmer import Programmer, Status
+    from picostim.programmer import Programmer
 
     with Programmer(resolve_port(args.port), timeout=args.timeout) as board:
         if args.clinician or args.command == "login":
@@ -105,50 +156,99 @@ def cmd_client(args):
                     f"role={role} (the session ends at LOGOUT, after the board's idle timeout, or at the next connect)"
                 )
                 return 0
-        if args.command == "log":
-            since = 1 if args.all else args.since
-            print_log(board.log(since, args.count), "csv" if args.csv else "json" if args.json else "table")
-            return 0
-        if args.command == "adaptive":
-            print(" ".join(f"{k}={v}" for k, v in board.adaptive(*args.words).items()))
-            return 0
-        if args.command == "impedance":
-            report = board.impedance(args.contact)
-            if args.json:
-                print(json.dumps(report.as_dict(), indent=1))
-            else:
-                print_impedance(report)
-            return 0 if report.all_ok() else 1
-        if args.command == "send":
-            answer = board.send(args.line)
-            print(answer)
-            return 1 if answer.startswith("ERR") else 0
-        plain = {"hello": "HELLO", "diag": "DIAG", "programs": "PROGRAMS", "groups": "GROUPS", "limits": "LIMITS"}
-        if args.command in plain:
-            print(board.command(plain[args.command]))
-            return 0
-        if args.command == "group" and args.program is not None:
-            print(" ".join(f"{k}={v}" for k, v in board.define_group(args.name, args.program).items()))
-            return 0
-        actions = {
-            "status": board.status,
-            "on": board.on,
-            "off": board.off,
-            "stop": board.stop,
-            "restore": board.restore,
-        }
-        if args.command == "set":
-            status = Status.parse(board.command("SET " + " ".join(args.settings)))
-        elif args.command == "amp":
-            status = board.amp_up() if args.direction == "up" else board.amp_down()
-        elif args.command == "program":
-            status = board.select_program(args.number)
-        elif args.command == "group":
-            status = board.select_group(args.name)
+        return client_command(board, args)
+
+
+def client_command(board, args):
+    """One client command on a connected board; its exit status."""
+    from picostim.programmer import Status
+
+    want_json = getattr(args, "json", False)
+    if args.command == "log":
+        since = 1 if args.all else args.since
+        print_log(board.log(since, args.count), "csv" if args.csv else "json" if args.json else "table")
+        return 0
+    if args.command == "impedance":
+        report = board.impedance(args.contact)
+        if args.json:
+            print(json.dumps(report.as_dict(), indent=1))
         else:
-            status = actions[args.command]()
-        print(" ".join(f"{k}={v}" for k, v in status.raw.items()))
+            print_impedance(report)
+        return 0 if report.all_ok() else 1
+    if args.command == "send":
+        answer = board.send(args.line)
+        print(answer)
+        return 1 if answer.startswith("ERR") else 0
+    queries = {
+        "hello": lambda: vars(board.hello),
+        "diag": board.diag,
+        "programs": board.programs,
+        "groups": board.groups,
+        "limits": board.limits,
+        "adaptive": lambda: board.adaptive(*args.words),
+        "group": lambda: board.define_group(args.name, args.program),  # with a program number: define
+        "train": lambda: train_command(board, args),
+    }
+    if args.command in queries and (args.command != "group" or args.program is not None):
+        result = queries[args.command]()
+        if isinstance(result, Status):  # train play
+            return print_status(board, result, want_json)
+        print(json.dumps(result, indent=1) if want_json else " ".join(f"{k}={v}" for k, v in result.items()))
+        return 0
+    actions = {
+        "status": board.status,
+        "on": board.on,
+        "off": board.off,
+        "stop": board.stop,
+        "restore": board.restore,
+        "set": lambda: Status.parse(board.command("SET " + " ".join(args.settings))),
+        "amp": lambda: board.amp_up() if args.direction == "up" else board.amp_down(),
+        "program": lambda: board.select_program(args.number),
+        "group": lambda: board.select_group(args.name),
+    }
+    return print_status(board, actions[args.command](), want_json)
+
+
+def train_command(board, args):
+    if args.action == "add":
+        if not args.intervals:
+            raise ProgrammerError("SYNTAX", "train add needs intervals, e.g. train add 1ms 2ms 500us")
+        return board.train_add(*args.intervals)
+    if args.intervals:
+        raise ProgrammerError("SYNTAX", f"train {args.action or 'show'} takes no intervals")
+    if args.action == "clear":
+        return board.train_clear()
+    if args.action == "play":
+        return board.train_play(loop=args.loop)
+    return board.train()
+
+
+def print_status(board, status, want_json):
+    """The status as a readable block (with the patient's window from LIMITS), or JSON."""
+    from picostim.programmer import format_status
+
+    limits = board.limits()
+    if want_json:
+        print(json.dumps({**status.as_dict(), "limits": limits}, indent=1))
+    else:
+        print(format_status(status, limits))
     return 0
+
+
+def cmd_handheld(args):
+    import os
+
+    from picostim.auth import load_key
+    from picostim.handheld.app import run
+
+    key = None
+    if args.clinician:
+        try:
+            key = load_key(args.key or os.environ.get("PICOSTIM_KEY"))
+        except (OSError, ValueError) as exc:
+            print(f"picostim handheld: {exc}", file=sys.stderr)
+            return 2
+    return run(resolve_port(args.port), clinician=args.clinician, key=key, timeout=args.timeout)
 
 
 def print_impedance(report, out=None):
@@ -189,17 +289,54 @@ def print_log(records, form="table", out=None):
             print(f"{r.seq:>6} {r.boot:>4} {uptime:>12}  {r.kind:<10} {r.role:<9}  {r.detail}", file=out)
 
 
+def command_parser(sub, name, summary, example, details="", parents=()):
+    """A subcommand whose help has its one-line summary, details (keys, units) and an example."""
+    text = summary[0].upper() + summary[1:] + "." + (f"\n\n{details}" if details else "")
+    return sub.add_parser(
+        name,
+        parents=list(parents),
+        help=summary,
+        description=text,
+        epilog=f"example:\n  {example}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def set_keys_text():
+    """The SET keys, units and roles, from the firmware's tables and docs/PROTOCOL.md."""
+    from picostim.programmer import setting_keys
+
+    lines = ["keys (who may change each: the clinician always; the patient only keys the clinician", "allows):"]
+    for k in setting_keys():
+        units = f" [{k.units}]" if k.units else ""
+        span = f", {k.range}" if k.range else ""
+        lines.append(f"  {k.key:<15}{k.meaning}{units}{span}; {k.who}")
+    return "\n".join(lines)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="picostim", description=__doc__)
     parser.add_argument("--version", action="version", version=f"picostim {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("measure", help="report every pulse in a VCD capture")
-    p.add_argument("file", help="VCD file (virtual board trace or logic-analyzer export)")
+    p = sub.add_parser("measure", help="check every pulse in a capture (a summary per pulse shape)")
+    p.add_argument("file", help="capture: .vcd (virtual board trace or analyser export), .csv (PulseView), .sr")
     p.add_argument("--board", default="pico", help="board profile name or path (default: pico)")
+    p.add_argument("--pulses", action="store_true", help="one line per pulse instead of the grouped summary")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--alias", action="append", metavar="NAME=gpN", help="map a capture channel to a GPIO")
     p.set_defaults(func=cmd_measure)
+
+    p = sub.add_parser("plot", help="draw a capture: one pulse as a scope shows it, and the session over time")
+    p.add_argument("file", help="capture: .vcd, .csv (PulseView) or .sr, as for measure")
+    p.add_argument("-o", "--output", help="picture to write, .png or .svg (default: FILE with .png)")
+    p.add_argument("--view", choices=("both", "scope", "session"), default="both", help="what to draw (default: both)")
+    p.add_argument("--from", dest="start", metavar="T", help="first time to draw, e.g. 1.5s or 200ms")
+    p.add_argument("--to", dest="end", metavar="T", help="last time to draw")
+    p.add_argument("--pulse", type=int, metavar="N", help="the pulse for the scope view (numbered as measure --pulses)")
+    p.add_argument("--board", default="pico", help="board profile name or path (default: pico)")
+    p.add_argument("--alias", action="append", metavar="NAME=gpN", help="map a capture channel to a GPIO")
+    p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("demo", help="run the firmware on the emulated chip and measure its pulses")
     p.add_argument("--board", default="pico")
@@ -213,6 +350,7 @@ def build_parser():
     p.add_argument(
         "--flash", metavar="DIR", help="keep the board's flash (settings, event log) in DIR (default: a new temp dir)"
     )
+    p.add_argument("--firmware", metavar="PATH.uf2", help="boot this MicroPython image on the full-chip board")
     p.set_defaults(func=cmd_sim)
 
     p = sub.add_parser("deploy", help="compile the firmware with mpy-cross and install it on a Pico with mpremote")
@@ -221,7 +359,13 @@ def build_parser():
     add_arguments(p)
     p.set_defaults(func=cmd_deploy)
 
-    p = sub.add_parser("ports", help="list serial ports; marks MicroPython RP2040 boards")
+    p = command_parser(
+        sub,
+        "ports",
+        "list serial ports (marking MicroPython RP2040 boards) and the running virtual boards",
+        "picostim ports --json",
+    )
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_ports)
 
     client = argparse.ArgumentParser(add_help=False)
@@ -231,35 +375,69 @@ def build_parser():
     client.add_argument(
         "--key", help="device key file, 64 hex digits (default: $PICOSTIM_KEY, else the virtual board's key)"
     )
-    for name, help_text in (
-        ("hello", "firmware, protocol and board identity"),
-        ("status", "stimulation state and setting"),
-        ("on", "start stimulation with the current setting"),
-        ("off", "stop stimulation"),
-        ("stop", "emergency stop: no new pulse, outputs low"),
-        ("diag", "firmware diagnostics (heap, command count, uptime)"),
-        ("login", "check clinician authentication (challenge-response with the device key)"),
-        ("programs", "the stored programs"),
-        ("groups", "the named groups"),
-        ("limits", "the active program's patient limits and unlocked settings"),
-        ("restore", "the active program back to the clinic settings"),
+    as_json = argparse.ArgumentParser(add_help=False)
+    as_json.add_argument("--json", action="store_true", help="machine-readable output")
+    status_note = "Prints the status: state, program, amplitude and window, pulse, contacts, posture, faults."
+    for name, summary, example, details in (
+        ("hello", "firmware, protocol and board identity", "picostim hello --json", ""),
+        ("status", "state, program/group, amplitude and window, pulse shape, contacts, posture, faults", "", ""),
+        ("on", "start stimulation, with the program's soft start (ramp)", "", status_note),
+        ("off", "stop stimulation, with the program's soft stop (ramp)", "", status_note),
+        ("stop", "emergency stop: no new pulse, outputs low, no ramp", "", status_note),
+        ("diag", "firmware diagnostics: lines received, uptime (ms), heap (bytes), collections", "", ""),
+        ("login", "check the clinician login (challenge-response with the device key)", "picostim login --key k", ""),
+        ("programs", "the 8 stored programs: number=name, and the active one", "", ""),
+        ("groups", "the named groups: name=program, and the selected one", "", ""),
+        ("limits", "the active program's patient windows (uA, us, Hz) and the keys the patient may change", "", ""),
+        ("restore", "the active program back to the clinic settings", "", status_note),
     ):
-        p = sub.add_parser(name, parents=[client], help=help_text)
+        p = command_parser(sub, name, summary, example or f"picostim {name}", details, parents=[client, as_json])
         p.set_defaults(func=cmd_client)
-    p = sub.add_parser("set", parents=[client], help="change the setting, e.g. set amp=2.5mA pw=210us rate=60Hz")
+    p = command_parser(
+        sub,
+        "set",
+        "change settings of the active program, all or nothing",
+        "picostim set amp=2.5mA    (as the patient)\n"
+        "  picostim set pw=210us rate=40Hz burst=5 burst_rate=500Hz cathodes=2 anodes=3 ramp=1s --clinician",
+        set_keys_text(),
+        parents=[client, as_json],
+    )
     p.add_argument("settings", nargs="+", metavar="key=value")
     p.set_defaults(func=cmd_client)
-    p = sub.add_parser("amp", parents=[client], help="one amplitude step up or down")
+    p = command_parser(
+        sub,
+        "amp",
+        "one amplitude step (the program's step, in uA) up or down, within the patient's window",
+        "picostim amp up",
+        status_note,
+        parents=[client, as_json],
+    )
     p.add_argument("direction", choices=("up", "down"))
     p.set_defaults(func=cmd_client)
-    p = sub.add_parser("program", parents=[client], help="select a stored program (1..8)")
+    p = command_parser(
+        sub, "program", "select a stored program (1..8)", "picostim program 2", status_note, parents=[client, as_json]
+    )
     p.add_argument("number", type=int)
     p.set_defaults(func=cmd_client)
-    p = sub.add_parser("group", parents=[client], help="select a group; with a program number, define it (clinician)")
+    p = command_parser(
+        sub,
+        "group",
+        "select a group by name; with a program number, define it (clinician)",
+        "picostim group walking       (select)\n  picostim group walking 2 --clinician   (define)",
+        "NAME: 1-12 of A-Z a-z 0-9 _ -; PROGRAM: 1..8.",
+        parents=[client, as_json],
+    )
     p.add_argument("name")
     p.add_argument("program", type=int, nargs="?")
     p.set_defaults(func=cmd_client)
-    p = sub.add_parser("log", parents=[client], help="the therapy and event log (default: the newest records)")
+    p = command_parser(
+        sub,
+        "log",
+        "the therapy and event log (default: the newest 10 records)",
+        "picostim log --all --csv > log.csv",
+        "Columns: seq, boot, uptime (s since that boot), kind, role, detail.",
+        parents=[client],
+    )
     which = p.add_mutually_exclusive_group()
     which.add_argument("--since", type=int, metavar="SEQ", help="every record from this sequence number on")
     which.add_argument("--all", action="store_true", help="every record the log holds")
@@ -268,21 +446,59 @@ def build_parser():
     form.add_argument("--csv", action="store_true", help="CSV with a header row")
     form.add_argument("--json", action="store_true", help="a JSON list of records")
     p.set_defaults(func=cmd_client)
-    p = sub.add_parser(
-        "adaptive", parents=[client], help="AdaptiveStim: show; on|off|clear, max POSTURE AMP (clinician)"
+    p = command_parser(
+        sub,
+        "adaptive",
+        "AdaptiveStim: show it; on, off, clear, max POSTURE AMP change it (clinician)",
+        "picostim adaptive max supine 2mA --clinician",
+        "POSTURE: upright, supine, prone, left, right; AMP in uA or mA.",
+        parents=[client, as_json],
     )
-    p.add_argument("words", nargs="*", help="e.g. on, off, clear, or max supine 2mA")
+    p.add_argument("words", nargs="*", help="on, off, clear, or max POSTURE AMP")
     p.set_defaults(func=cmd_client)
-    p = sub.add_parser(
-        "impedance", parents=[client], help="lead impedance of every contact and adjacent pair (stimulation off)"
+    p = command_parser(
+        sub,
+        "impedance",
+        "lead check: ohms of every contact and adjacent pair (stimulation off); exit 1 unless all ok",
+        "picostim impedance 3 --json",
+        parents=[client],
     )
-    p.add_argument("contact", type=int, nargs="?", help="only this contact and its pairs")
+    p.add_argument("contact", type=int, nargs="?", help="only this contact (0..7) and its pairs")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_client)
-    p = sub.add_parser("send", parents=[client], help='send one raw protocol line, e.g. send "SET amp=2mA"')
+    p = command_parser(
+        sub,
+        "train",
+        "custom pulse train: show; add, clear, play (clinician)",
+        "picostim train add 1ms 2ms 500us --clinician\n  picostim train play --loop --clinician",
+        "INTERVAL: time from one pulse's start to the next, in us or ms (1 us resolution), at most 500000 us;\n"
+        "pulses are the active program's (amp, pw, ipg, asym, contacts). show/add/clear print\n"
+        "length (intervals in the list) and max; play prints the status.",
+        parents=[client, as_json],
+    )
+    p.add_argument("action", nargs="?", choices=("show", "add", "clear", "play"), default="show")
+    p.add_argument("intervals", nargs="*", metavar="INTERVAL", help="for add, e.g. 1ms 500us")
+    p.add_argument("--loop", action="store_true", help="play: again and again until off or stop")
+    p.set_defaults(func=cmd_client)
+    p = command_parser(
+        sub, "send", "send one raw protocol line and print its answer", 'picostim send "SET amp=2mA"', parents=[client]
+    )
     p.add_argument("line")
     p.set_defaults(func=cmd_client)
+    p = sub.add_parser(
+        "handheld",
+        parents=[client],
+        help="the handheld programmer as a terminal app; --clinician adds the program editor and the lead check",
+        description="The patient's handheld programmer on screen (every action has a key; the footer lists them). "
+        "Example: picostim handheld --port /dev/pts/3 --clinician",
+    )
+    p.set_defaults(func=cmd_handheld)
     return parser
+
+
+LOGIN_HINT = (
+    "add --clinician to log in first (device key: --key FILE, else $PICOSTIM_KEY, else the virtual board's key)"
+)
 
 
 def main(argv=None):
@@ -291,7 +507,14 @@ def main(argv=None):
         return args.func(args)
     except ProgrammerError as exc:
         print(f"picostim: {exc}", file=sys.stderr)
+        if exc.code in ("ROLE", "LOCKED") and not getattr(args, "clinician", True):
+            print(f"picostim: the clinician may do this: {LOGIN_HINT}", file=sys.stderr)
         return 2 if exc.code in HOST_CODES else 1
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return 0
 
 
 if __name__ == "__main__":

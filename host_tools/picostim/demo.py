@@ -1,15 +1,17 @@
 """`picostim demo`: the whole system with no hardware. Starts the virtual
 board (firmware under MicroPython, emulated chip, VCD trace), programs it as
 the clinician, plays a patient's handheld-programmer session over its serial
-port, then measures every pulse in the trace."""
+port, then measures every pulse in the trace and draws it (demo.png beside
+demo.vcd)."""
 
 from __future__ import annotations
 
 import json
-import time
+import os
 
 from picostim.boards import load_board
 from picostim.measure import format_runs, measure, read_vcd, summary
+from picostim.plot import plot
 from picostim.programmer import Programmer
 from picostim.vboard.launcher import SimProcess
 
@@ -50,10 +52,12 @@ def run_demo(board="pico", trace="demo.vcd"):
                 role = who
             answer = handheld.send(line)  # HELLO also ends the clinician session
             print(f"# {what}\n> {line}\n< {answer}" if what else f"> {line}\n< {answer}")
-            time.sleep(seconds)
+            sim.run_for(seconds)
     pulses = measure(read_vcd(trace), load_board(board))
     print(f"\nmeasured from {trace} (runs of identical pulses):")
     print(format_runs(pulses))
     print("summary:", json.dumps(summary(pulses)))
-    print(f"open {trace} in PulseView or GTKWave to see every edge")
+    picture = os.path.splitext(trace)[0] + ".png"
+    plot(pulses, load_board(board), picture, name=os.path.basename(trace))
+    print(f"wrote {picture} (a pulse as a scope shows it, and the session); open {trace} in PulseView for every edge")
     return 0 if pulses and all(not p.problems and p.balanced for p in pulses) else 1

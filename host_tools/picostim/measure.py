@@ -1,8 +1,13 @@
-"""Measure every stimulation pulse in a VCD capture.
+"""Measure every stimulation pulse in a capture.
 
-Works on the virtual board's trace and on a logic-analyzer capture exported
-as VCD (PulseView/sigrok): channels are found by the names gp<N>; a capture
-with other names maps them with aliases, e.g. {"D0": "gp18"}.
+Works on the virtual board's trace and on a logic-analyser capture (VCD, CSV
+or a sigrok .sr file: see capture.py): channels are found by the names gp<N>;
+a capture with other names maps them with aliases, e.g. {"D0": "gp20"}.
+
+A partial capture (only sync and the two phase pins, or some of the contacts,
+as an 8-channel analyser records) is measured as far as it goes: coverage()
+names the channels that are missing and what could therefore not be checked,
+and nothing that was not captured counts as a fault.
 
 A pulse runs from a rising to a falling edge of the sync pin. Within it the
 cathodic phase is the time the cathodic phase pin is high and the anodic
@@ -20,17 +25,16 @@ the recorded duty (u16) adds at most 1/65535 of full scale per level.
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_right
 from dataclasses import asdict, dataclass, field
 
-from vcd.reader import TokenKind, tokenize
-
 from picostim.boards import contact_select_pins
+from picostim.capture import CaptureError, read_capture, read_vcd
 
-_UNIT_NS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1, "ps": 10**-3, "fs": 10**-6}
+__all__ = ["CaptureError", "Pulse", "coverage", "measure", "read_capture", "read_vcd", "summary"]
 
-
-class CaptureError(Exception):
-    pass
+_GPIO_NAME = re.compile(r"gp\d+(_duty_u16)?")
 
 
 @dataclass
@@ -50,47 +54,20 @@ class Pulse:
     problems: list[str] = field(default_factory=list)
 
 
-def read_vcd(path, aliases=None):
-    """{signal name: [(time_ns, value), ...]} with values as ints (x/z read as 0)."""
-    aliases = aliases or {}
-    names: dict[str, list[str]] = {}
-    changes: dict[str, list[tuple[int, int]]] = {}
-    scale = 1.0
-    now = 0
-    with open(path, "rb") as f:
-        for token in tokenize(f):
-            kind = token.kind
-            if kind is TokenKind.TIMESCALE:
-                ts = token.timescale
-                scale = int(ts.magnitude) * _UNIT_NS[ts.unit.value]
-            elif kind is TokenKind.VAR:
-                ref = token.var.reference
-                name = aliases.get(ref, ref)
-                names.setdefault(token.var.id_code, []).append(name)
-                changes.setdefault(name, [])
-            elif kind is TokenKind.CHANGE_TIME:
-                now = round(token.time_change * scale)
-            elif kind in (TokenKind.CHANGE_SCALAR, TokenKind.CHANGE_VECTOR):
-                change = token.scalar_change if kind is TokenKind.CHANGE_SCALAR else token.vector_change
-                value = change.value
-                if isinstance(value, str):
-                    value = 1 if value == "1" else 0
-                for name in names.get(change.id_code, ()):
-                    series = changes[name]
-                    if series and series[-1][0] == now:
-                        series[-1] = (now, value)
-                    elif not series or series[-1][1] != value:
-                        series.append((now, value))
-    return changes
+class _Level:
+    """A series' value at any time, by bisection."""
+
+    def __init__(self, series):
+        self.times = [t for t, _ in series]
+        self.values = [v for _, v in series]
+
+    def at(self, t):
+        i = bisect_right(self.times, t)
+        return self.values[i - 1] if i else 0
 
 
 def _value_at(series, t):
-    value = 0
-    for when, v in series:
-        if when > t:
-            break
-        value = v
-    return value
+    return _Level(series).at(t)
 
 
 def _high_intervals(series):
@@ -102,6 +79,21 @@ def _high_intervals(series):
         elif not value and start is not None:
             out.append((start, when))
             start = None
+    return out
+
+
+def _within(phases, windows):
+    """For each (start, end) window, the phases starting inside it (both sorted)."""
+    out = []
+    j = 0
+    for start, end in windows:
+        while j < len(phases) and phases[j][0] < start:
+            j += 1
+        k = j
+        while k < len(phases) and phases[k][0] < end:
+            k += 1
+        out.append(phases[j:k])
+        j = k
     return out
 
 
@@ -136,28 +128,50 @@ def _signal(changes, gpio):
     return changes.get(f"gp{gpio}")
 
 
+def _missing_channel_error(changes, missing):
+    """CHANNELS error naming the missing lines and the --alias form with the
+    capture's own channel names."""
+    own = [name for name in changes if not _GPIO_NAME.fullmatch(name)]
+    example = " ".join(f"--alias {name}=gp{gpio}" for name, (_, gpio) in zip(own, missing, strict=False))
+    text = "capture has no channel for: " + ", ".join(role for role, _ in missing)
+    text += " (" + ", ".join(f"{role} is gp{gpio}" for role, gpio in missing) + ")"
+    if own:
+        text += f"; its channels are {', '.join(own)}: map them to the board's GPIOs, e.g. {example}"
+    else:
+        text += "; map the capture's channel names to them with --alias NAME=gpN"
+    return CaptureError("CHANNELS", text)
+
+
 def measure(changes, board):
     """List of Pulse, one per complete sync pulse in the capture."""
     phase = board["phase_pins"]
     sync = _signal(changes, phase["sync"])
     cath = _signal(changes, phase["cathodic"])
     anod = _signal(changes, phase["anodic"])
-    missing = [n for n, s in (("sync", sync), ("cathodic", cath), ("anodic", anod)) if s is None]
+    roles = (("sync", sync, phase["sync"]), ("cathodic", cath, phase["cathodic"]), ("anodic", anod, phase["anodic"]))
+    missing = [(role, gpio) for role, series, gpio in roles if series is None]
     if missing:
-        raise CaptureError("capture has no channel for: " + ", ".join(missing))
+        raise _missing_channel_error(changes, missing)
+    assert sync is not None and cath is not None and anod is not None
     dac = board["dac"]
     duty_c = changes.get(f"gp{dac['cathodic_pin']}_duty_u16")
     duty_a = changes.get(f"gp{dac['anodic_pin']}_duty_u16")
+    level_c = _Level(duty_c) if duty_c is not None else None
+    level_a = _Level(duty_a) if duty_a is not None else None
     full_scale = dac["full_scale_ua"]
     step_ua = dac_step_ua(board)
     selects = contact_select_pins(board)
+    # Only the select lines the capture has: a missing one is unknown, not off.
+    anode_lines = {k: _Level(changes[f"gp{a}"]) for k, (a, _) in selects.items() if f"gp{a}" in changes}
+    cathode_lines = {k: _Level(changes[f"gp{c}"]) for k, (_, c) in selects.items() if f"gp{c}" in changes}
+    all_anodes_seen = len(anode_lines) == len(selects)
+    all_cathodes_seen = len(cathode_lines) == len(selects)
     windows = _high_intervals(sync)
-    cath_phases = _high_intervals(cath)
-    anod_phases = _high_intervals(anod)
+    cath_in = _within(_high_intervals(cath), windows)
+    anod_in = _within(_high_intervals(anod), windows)
     pulses = []
     for i, (start, end) in enumerate(windows):
-        c = [p for p in cath_phases if start <= p[0] < end]
-        a = [p for p in anod_phases if start <= p[0] < end]
+        c, a = cath_in[i], anod_in[i]
         problems = []
         if len(c) != 1 or len(a) != 1:
             problems.append(f"expected one cathodic and one anodic phase, got {len(c)} and {len(a)}")
@@ -170,8 +184,8 @@ def measure(changes, board):
             problems.append("anodic phase does not end with sync")
         if c1 > a0:
             problems.append("phases overlap")
-        cathodes = [k for k, (_, pin) in selects.items() if _value_at(changes.get(f"gp{pin}", []), start)]
-        anodes = [k for k, (pin, _) in selects.items() if _value_at(changes.get(f"gp{pin}", []), start)]
+        cathodes = [k for k, line in cathode_lines.items() if line.at(start)]
+        anodes = [k for k, line in anode_lines.items() if line.at(start)]
         pulse = Pulse(
             start_ns=start,
             cathodic_ns=c1 - c0,
@@ -182,33 +196,140 @@ def measure(changes, board):
             anodes=anodes,
             problems=problems,
         )
-        if duty_c is not None and duty_a is not None:
-            pulse.cathodic_ua = _value_at(duty_c, c0) * full_scale / 65535
-            pulse.anodic_ua = _value_at(duty_a, a0) * full_scale / 65535
+        if level_c is not None and level_a is not None:
+            pulse.cathodic_ua = level_c.at(c0) * full_scale / 65535
+            pulse.anodic_ua = level_a.at(a0) * full_scale / 65535
             pulse.charge_cathodic_nc = pulse.cathodic_ua * pulse.cathodic_ns / 1e6
             pulse.charge_anodic_nc = pulse.anodic_ua * pulse.anodic_ns / 1e6
             # Balanced within one DAC step (one PWM count) over the anodic phase.
             tolerance = step_ua * pulse.anodic_ns / 1e6
             pulse.balanced = abs(pulse.charge_cathodic_nc - pulse.charge_anodic_nc) <= tolerance
-        if not cathodes or not anodes:
+        # No cathode (anode) seen is a fault only when every cathode (anode) line was captured.
+        if (not cathodes and all_cathodes_seen) or (not anodes and all_anodes_seen):
             problems.append("no cathode or no anode selected")
         pulses.append(pulse)
     return pulses
 
 
-def summary(pulses):
-    if not pulses:
-        return {"pulses": 0}
-    periods = [p.period_ns for p in pulses if p.period_ns is not None]
-    return {
-        "pulses": len(pulses),
-        "malformed": sum(1 for p in pulses if p.problems),
-        "unbalanced": sum(1 for p in pulses if p.balanced is False),
-        "cathodic_ns": sorted({p.cathodic_ns for p in pulses}),
-        "interphase_ns": sorted({p.interphase_ns for p in pulses}),
-        "anodic_ns": sorted({p.anodic_ns for p in pulses}),
-        "period_ns": sorted(set(periods)),
-    }
+def uncaptured_contacts(changes, board):
+    """Contacts with a select line the capture lacks: their roles are unknown."""
+    selects = contact_select_pins(board)
+    return [k for k in sorted(selects) if any(f"gp{pin}" not in changes for pin in selects[k])]
+
+
+def coverage(changes, board):
+    """What the capture lacks: {"missing_channels": [gp names of the board's
+    stimulation lines not in it], "unchecked": [what could not be checked]}."""
+    selects = contact_select_pins(board)
+    dac = board["dac"]
+    duty = [f"gp{dac['cathodic_pin']}_duty_u16", f"gp{dac['anodic_pin']}_duty_u16"]
+    lines = [f"gp{pin}" for k in sorted(selects) for pin in selects[k]]
+    missing = [name for name in lines + duty if name not in changes]
+    unchecked = []
+    partial = uncaptured_contacts(changes, board)
+    if partial:
+        unchecked.append("contacts " + ",".join(map(str, partial)) + " (select lines not captured)")
+    if any(name not in changes for name in duty):
+        unchecked.append("amplitude and charge balance (no DAC duty channels " + ", ".join(duty) + ")")
+    return {"missing_channels": missing, "unchecked": unchecked}
+
+
+def summary(pulses, cover=None):
+    """Totals and the distinct values of each timing; with cover (coverage()),
+    the missing channels and what was not checked."""
+    out: dict = {"pulses": len(pulses)}
+    if pulses:
+        periods = [p.period_ns for p in pulses if p.period_ns is not None]
+        out.update(
+            {
+                "malformed": sum(1 for p in pulses if p.problems),
+                "unbalanced": sum(1 for p in pulses if p.balanced is False),
+                "cathodic_ns": sorted({p.cathodic_ns for p in pulses}),
+                "interphase_ns": sorted({p.interphase_ns for p in pulses}),
+                "anodic_ns": sorted({p.anodic_ns for p in pulses}),
+                "period_ns": sorted(set(periods)),
+            }
+        )
+    if cover is not None:
+        out.update(cover)
+    return out
+
+
+def _shape(p):
+    return (p.cathodic_ns, p.interphase_ns, p.anodic_ns, tuple(p.cathodes), tuple(p.anodes))
+
+
+def groups(pulses):
+    """One dict per distinct pulse shape (widths and contacts), in order of
+    first appearance: count, amplitude range, period min/mean/max, malformed
+    and unbalanced counts."""
+    found: dict[tuple, dict] = {}
+    for i, p in enumerate(pulses):
+        g = found.get(_shape(p))
+        if g is None:
+            g = found[_shape(p)] = {
+                "first": i,
+                "count": 0,
+                "cathodic_ns": p.cathodic_ns,
+                "interphase_ns": p.interphase_ns,
+                "anodic_ns": p.anodic_ns,
+                "cathodes": p.cathodes,
+                "anodes": p.anodes,
+                "amp_ua": [],
+                "period_ns": [],
+                "malformed": 0,
+                "unbalanced": 0,
+            }
+        g["count"] += 1
+        if p.cathodic_ua is not None:
+            g["amp_ua"].append(p.cathodic_ua)
+        if p.period_ns is not None:
+            g["period_ns"].append(p.period_ns)
+        g["malformed"] += bool(p.problems)
+        g["unbalanced"] += p.balanced is False
+    return list(found.values())
+
+
+def _us(ns):
+    return f"{ns / 1000:.3f}"
+
+
+def format_summary(pulses, cover=None):
+    """The grouped summary `picostim measure` prints by default."""
+    lines = [
+        f"{'count':>7} {'cath_us':>8} {'ipg_us':>7} {'anod_us':>8} {'cathodes':>8} {'anodes':>6} "
+        f"{'amp_uA':>11} {'period_us min/mean/max':>32} {'malformed':>9} {'unbalanced':>10}"
+    ]
+    for g in groups(pulses):
+        amps = g["amp_ua"]
+        amp = (
+            "-"
+            if not amps
+            else f"{min(amps):.0f}"
+            if max(amps) - min(amps) < 0.5
+            else f"{min(amps):.0f}-{max(amps):.0f}"
+        )
+        periods = g["period_ns"]
+        period = "-" if not periods else f"{_us(min(periods))}/{_us(sum(periods) / len(periods))}/{_us(max(periods))}"
+        unbalanced = g["unbalanced"] if amps else "n/a"
+        lines.append(
+            f"{g['count']:>7} {_us(g['cathodic_ns']):>8} {_us(g['interphase_ns']):>7} {_us(g['anodic_ns']):>8} "
+            f"{','.join(map(str, g['cathodes'])) or '-':>8} {','.join(map(str, g['anodes'])) or '-':>6} "
+            f"{amp:>11} {period:>32} {g['malformed']:>9} {unbalanced:>10}"
+        )
+    total = summary(pulses)
+    lines.append(
+        f"{total['pulses']} pulses, {total.get('malformed', 0)} malformed, {total.get('unbalanced', 0)} unbalanced"
+    )
+    if cover and cover["missing_channels"]:
+        lines.append("missing channels: " + ", ".join(cover["missing_channels"]))
+    if cover and cover["unchecked"]:
+        lines.append("not checked: " + "; ".join(cover["unchecked"]))
+    for p in pulses:
+        if p.problems:
+            lines.append(f"first malformed pulse at {_us(p.start_ns)} us: " + "; ".join(p.problems))
+            break
+    return "\n".join(lines)
 
 
 def as_dicts(pulses):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import serial
 
@@ -107,6 +107,59 @@ class Status:
             )
         except (KeyError, ValueError) as exc:
             raise ProgrammerError("PROTOCOL", f"unexpected status answer {text!r}") from exc
+
+    def as_dict(self) -> dict[str, object]:
+        """The parsed fields (contacts as lists), for JSON."""
+        out = asdict(self)
+        del out["raw"]
+        return out
+
+
+def _ma(ua: int) -> str:
+    return f"{ua / 1000:g} mA"
+
+
+def _duration(ms: int) -> str:
+    return "off" if ms == 0 else f"{ms / 1000:g} s"
+
+
+def format_status(status: Status, limits: dict[str, str] | None = None) -> str:
+    """STATUS (and LIMITS, for the patient's window) as a short block for people."""
+    s = status
+    state = s.state
+    if s.state != "off":
+        state += f" ({s.phase}, output {_ma(s.out_amp_ua)})" if s.phase != "-" else f" (output {_ma(s.out_amp_ua)})"
+    if s.pending:
+        state += ", update pending"
+    if s.stop != "-":
+        state += f"; last stop: {s.stop}"
+    amplitude = f"{_ma(s.amp_ua)}, step {_ma(s.step_ua)}"
+    if limits:
+        low, high = _strip_unit(limits["amp_min"], "uA"), _strip_unit(limits["amp_max"], "uA")
+        amplitude += f"; patient window {low / 1000:g}..{high / 1000:g} mA; patient may change {limits['patient']}"
+    pulse = f"{s.pw_us} us, gap {s.ipg_us} us, {s.rate_hz} Hz"
+    if s.asym != 1:
+        pulse += f", recovery {s.asym}x longer"
+    if s.burst_count > 1:
+        pulse += f", bursts of {s.burst_count} at {s.burst_rate_hz} Hz"
+    if s.trigger != "off":
+        pulse += f", trigger {s.trigger}" + (f" ({s.trigger_pulses} pulses)" if s.trigger == "edge" else "")
+    timing = f"ramp {_duration(s.ramp_ms)}, " + (
+        "runs until off" if not s.train_ms else f"stops after {s.train_ms / 1000:g} s"
+    )
+    if s.cycle_on_ms or s.cycle_off_ms:
+        timing += f", cycling {_duration(s.cycle_on_ms)} on / {_duration(s.cycle_off_ms)} off"
+    rows = (
+        ("state", state),
+        ("program", f"{s.program} {s.name}" + (f" (group {s.group})" if s.group != "-" else "") + f"; role {s.role}"),
+        ("amplitude", amplitude),
+        ("pulse", pulse),
+        ("contacts", f"cathodes {','.join(map(str, s.cathodes))}, anodes {','.join(map(str, s.anodes))}"),
+        ("timing", timing),
+        ("posture", f"{s.posture if s.posture != '-' else 'unknown'}; AdaptiveStim {'on' if s.adaptive else 'off'}"),
+        ("faults", "none" if s.fault == "-" else f"{s.fault} (newest since start; see picostim log)"),
+    )
+    return "\n".join(f"{name:<10} {text}" for name, text in rows)
 
 
 @dataclass(frozen=True)
@@ -231,6 +284,14 @@ def parse_impedance(text: str) -> LeadReport:
         )
     except (KeyError, ValueError) as exc:
         raise ProgrammerError("PROTOCOL", f"unexpected IMPEDANCE answer {text!r}") from exc
+
+
+def _train_info(text: str) -> dict[str, int]:
+    kv = parse_pairs(text)
+    try:
+        return {"length": int(kv["length"]), "max": int(kv["max"])}
+    except (KeyError, ValueError) as exc:
+        raise ProgrammerError("PROTOCOL", f"unexpected TRAIN answer {text!r}") from exc
 
 
 def parse_pairs(text: str) -> dict[str, str]:
@@ -511,6 +572,27 @@ class Programmer:
             raise ProgrammerError(code, message.strip())
         return parse_impedance(answer[3:])
 
+    # -- custom pulse train (docs/PROTOCOL.md, TRAIN) -----------------------------------
+    def train(self) -> dict[str, int]:
+        """The custom train list: {"length": intervals in it, "max": most it holds}."""
+        return _train_info(self.command("TRAIN"))
+
+    def train_add(self, *intervals: str | int) -> dict[str, int]:
+        """Append intervals (clinician), all or nothing, in one line: strings as
+        written ("1ms", "500us"), integers in us."""
+        if not intervals:
+            raise ValueError("train_add() needs at least one interval")
+        words = [v if isinstance(v, str) else f"{int(v)}us" for v in intervals]
+        return _train_info(self.command("TRAIN ADD " + " ".join(words)))
+
+    def train_clear(self) -> dict[str, int]:
+        """Empty the list (clinician)."""
+        return _train_info(self.command("TRAIN CLEAR"))
+
+    def train_play(self, loop: bool = False) -> Status:
+        """Play the list once, or until OFF/STOP with loop=True (clinician)."""
+        return Status.parse(self.command("TRAIN PLAY LOOP" if loop else "TRAIN PLAY"))
+
     def diag(self) -> dict[str, int]:
         return {k: int(v) for k, v in parse_pairs(self.command("DIAG")).items()}
 
@@ -524,6 +606,44 @@ class Programmer:
             if time.monotonic() > deadline:
                 raise ProgrammerError("NO_ANSWER", f"board did not settle: {status}")
             time.sleep(0.01)
+
+
+@dataclass(frozen=True)
+class SettingKey:
+    key: str
+    meaning: str
+    units: str  # the units accepted, as docs/PROTOCOL.md lists them
+    range: str  # on the pico
+    who: str  # who may change it
+
+
+def setting_keys() -> list[SettingKey]:
+    """Every SET key: the keys from the firmware's table (protocol.SETTINGS),
+    who may change them from therapy.PATIENT_KEYS (the keys a clinician can
+    give the patient with patient=), meaning, units and range from the Values
+    table of docs/PROTOCOL.md."""
+    from picostim.chip.firmware_host import ROOT, add_paths
+
+    add_paths()
+    import protocol
+    import therapy
+
+    rows = {}
+    doc = ROOT / "docs" / "PROTOCOL.md"
+    text = doc.read_text() if doc.exists() else ""
+    table = text.split("## Values and units", 1)[-1].split("\n\n| key |", 1)[-1]
+    for line in ("| key |" + table).splitlines()[2:]:
+        if not line.startswith("| `"):
+            break
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        for key in cells[0].replace("`", "").split(","):
+            rows[key.strip()] = [c.replace("`", "") for c in cells[1:]]
+    out = []
+    for key in protocol.SETTINGS:
+        meaning, units, _, key_range = (rows.get(key, []) + [""] * 4)[:4]
+        who = "patient, if the clinician allows it (patient=)" if key in therapy.PATIENT_KEYS else "clinician"
+        out.append(SettingKey(key, meaning, units, key_range, who))
+    return out
 
 
 def find_ports() -> list[tuple[str, str, bool]]:

@@ -59,6 +59,7 @@ class FrontEnd:
         self.compliance_v = imp["compliance_mv"] / 1000
         self.faults: dict[int, str] = {}  # contact -> "break" | "short"
         self.held = 0.0  # the track-and-hold's output (volts) since the last cathodic phase ended
+        self._ohms: dict[tuple[frozenset[int], frozenset[int]], float | None] = {}  # bus_ohms, until a fault changes
 
     @classmethod
     def attach(cls, chip, board) -> FrontEnd:
@@ -82,6 +83,7 @@ class FrontEnd:
             raise ValueError(f"contact {contact} outside 0..{self.count - 1}")
         if fault not in FAULTS:
             raise ValueError(f"fault {fault!r} is not one of {', '.join(FAULTS)}")
+        self._ohms.clear()
         if fault == "ok":
             self.faults.pop(contact, None)
             return f"contact {contact} ok"
@@ -113,7 +115,14 @@ class FrontEnd:
         return anodes, cathodes
 
     def bus_ohms(self, anodes, cathodes) -> float | None:
-        """Effective resistance between the anode and cathode buses; None: no path."""
+        """Effective resistance between the anode and cathode buses; None: no path.
+        Solved once per pair of bus sets (every pulse of a program has the same)."""
+        key = (frozenset(anodes), frozenset(cathodes))
+        if key not in self._ohms:
+            self._ohms[key] = self._solve_bus_ohms(anodes, cathodes)
+        return self._ohms[key]
+
+    def _solve_bus_ohms(self, anodes, cathodes) -> float | None:
         parent: dict[str, str] = {}
 
         def find(node: str) -> str:

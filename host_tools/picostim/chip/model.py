@@ -8,11 +8,12 @@ only moves when `run()` is called.
 DMA: rp2040py's channel model (address increment, rings, reload count,
 chaining, trigger aliases) does each transfer; this model decides when.
 A channel moves a word as soon as it is running and its DREQ (or PERMANENT
-TREQ) says the target can take one: after every PIO step (an SM pulled a
-word out of a FIFO the DMA feeds) and after every CPU write to a DMA
-register. That is the real DMA with zero latency; the firmware keeps the PIO
-FIFOs topped up several words ahead, so a latency of a few cycles would not
-move a single edge. DMA pacing timers are not emulated.
+TREQ) says the target can take one: after every PIO step that changed a
+request line (an SM pulled a word out of a FIFO the DMA feeds, or pushed one
+into a FIFO it drains) and after every CPU write to a DMA register. That is
+the real DMA with zero latency; the firmware keeps the PIO FIFOs topped up
+several words ahead, so a latency of a few cycles would not move a single
+edge. DMA pacing timers are not emulated.
 
 PWM: the registers of picostim.chip.pwm, reached by machine.mem32 and by
 the DMA alike; a CC write takes effect at the slice's next counter wrap, as
@@ -88,6 +89,8 @@ class ChipModel:
         self.pwm_block = PwmBlock(lambda: self.runner.cycle, self._pwm_slice_changed)
         self._rp.peripherals[PWM_BASE >> 12] = self.pwm_block  # DMA writes reach it too
         self._duty = [0] * GPIO_COUNT  # last duty reported per pin
+        self._dreq_pumped = {}  # the DMA request lines as the last pump left them
+        self._functions_changed()
         for pin in self._rp.gpio[:GPIO_COUNT]:
             pin.pad_value |= _PAD_IE
         self.reset_reason = PWRON_RESET  # what machine.reset_cause() reports after the last reset
@@ -144,6 +147,7 @@ class ChipModel:
         self._dma_busy = False
         self._sram_next = SRAM_BASE
         self.function = ["null"] * GPIO_COUNT
+        self._functions_changed()
         self.sio_oe = 0
         self.sio_out = 0
         self.pwm_block.reset()  # every pin's duty reported again (0: no pin is in the PWM function)
@@ -151,30 +155,28 @@ class ChipModel:
         self._publish()
 
     # -- levels and listeners -------------------------------------------------
+    def _functions_changed(self):
+        """Recompute which pins each of SIO, PIO0 and PIO1 drives (after any change to `function`)."""
+        masks = {"sio": 0, "pio0": 0, "pio1": 0}
+        for n, func in enumerate(self.function):
+            if func in masks:
+                masks[func] |= 1 << n
+        self._sio_mask, self._pio0_mask, self._pio1_mask = masks["sio"], masks["pio0"], masks["pio1"]
+
     def levels(self):
         """Bitmask of the level on every GPIO: driven outputs, else external input."""
-        value = 0
-        driven = 0
-        for n in range(GPIO_COUNT):
-            func = self.function[n]
-            bit = 1 << n
-            if func == "sio":
-                oe, out = self.sio_oe & bit, self.sio_out & bit
-            elif func in ("pio0", "pio1"):
-                pio = self.pios[int(func[3])]
-                oe, out = pio.pin_directions & bit, pio.pin_values & bit
-            else:
-                continue
-            if oe:
-                driven |= bit
-                value |= out
-        return value | (self.inputs & ~driven)
+        pio0, pio1 = self.pios
+        sio, p0, p1 = self._sio_mask, self._pio0_mask, self._pio1_mask
+        driven = self.sio_oe & sio | pio0.pin_directions & p0 | pio1.pin_directions & p1
+        value = self.sio_out & sio | pio0.pin_values & p0 | pio1.pin_values & p1
+        return value & driven | self.inputs & ~driven
 
     def _after_step(self, cycle):
-        if self.pwm_block.next_latch is not None and self.pwm_block.next_latch <= cycle:
+        next_latch = self.pwm_block.next_latch
+        if next_latch is not None and next_latch <= cycle:
             self.pwm_block.latch_until(cycle)  # a wrap the runner stepped over: on its own cycle
-        if self._dma_busy:
-            self._dma_pump()
+        if self._dma_busy and self.dma.dreq != self._dreq_pumped:
+            self._dma_pump()  # only a changed request line lets a running channel move a word
         self._publish()
 
     def _publish(self):
@@ -183,9 +185,11 @@ class ChipModel:
         if changed:
             self._levels = levels
             gpio = self._rp.gpio
-            for n in range(GPIO_COUNT):
-                if changed >> n & 1:
-                    gpio[n].set_input_value(bool(levels >> n & 1))  # what `wait pin` sees
+            bits = changed
+            while bits:
+                n = (bits & -bits).bit_length() - 1
+                gpio[n].set_input_value(bool(levels >> n & 1))  # what `wait pin` sees
+                bits &= bits - 1
             for listener in self.listeners:
                 listener.pins_changed(self.runner.cycle, levels, changed)
 
@@ -195,6 +199,7 @@ class ChipModel:
             raise ChipError(f"function {func!r} not emulated")
         was = self.function[pin]
         self.function[pin] = func
+        self._functions_changed()
         self._report_duty(pin, force="pwm" in (was, func))
         self._publish()
 
@@ -271,6 +276,8 @@ class ChipModel:
 
     # -- PIO ---------------------------------------------------------------------
     def pio_write_instr(self, pio, address, opcode):
+        for sm in range(4):
+            self.runner.forget(pio, sm)
         self.pios[pio].write_uint32(_INSTR_MEM0 + 4 * address, opcode)
 
     def _sm(self, pio, sm):
@@ -291,7 +298,6 @@ class ChipModel:
         block.write_uint32(self._sm_reg(sm, _SM_PINCTRL), pinctrl)
         block.write_uint32(_CTRL, block.read_uint32(_CTRL) | 1 << (4 + sm) | 1 << (8 + sm))
         block.write_uint32(self._sm_reg(sm, _SM_INSTR), pc)  # jmp to the program start
-        self.runner.forget(pio, sm)
         # the FIFOs were emptied behind rp2040py's back: tell the DMA (DREQ) too
         self.dma.clear_dreq(machine.dreq_tx)
         self.dma.set_dreq(machine.dreq_tx)
@@ -309,20 +315,20 @@ class ChipModel:
         return self._sm(pio, sm).enabled
 
     def sm_set_active(self, pio, sm, on):
+        self.runner.forget(pio, sm)
         block = self.pios[pio]
         ctrl = block.read_uint32(_CTRL)
         ctrl = ctrl | 1 << sm if on else ctrl & ~(1 << sm)
         block.write_uint32(_CTRL, ctrl)
-        self.runner.forget(pio, sm)
 
     def sm_restart(self, pio, sm):
+        self.runner.forget(pio, sm)
         block = self.pios[pio]
         block.write_uint32(_CTRL, block.read_uint32(_CTRL) | 1 << (4 + sm))
-        self.runner.forget(pio, sm)
 
     def sm_exec(self, pio, sm, opcode):
-        self.pios[pio].write_uint32(self._sm_reg(sm, _SM_INSTR), opcode)
         self.runner.forget(pio, sm)
+        self.pios[pio].write_uint32(self._sm_reg(sm, _SM_INSTR), opcode)
         self._publish()
 
     def sm_sideset_count(self, pio, sm):
@@ -381,6 +387,7 @@ class ChipModel:
                     self.dma_moved[channel.index] += 1
                     moved = True
         self._dma_busy = busy
+        self._dreq_pumped = dict(dreq)
 
     def sram_alloc(self, nbytes):
         """Address of `nbytes` of emulated SRAM (word aligned) for DMA buffers."""
@@ -415,6 +422,7 @@ class ChipModel:
             raise ChipError(f"I2C frequency {freq} Hz outside 1..1000000")
         for pin in (scl, sda):
             self.function[pin] = "i2c"  # open drain, pulled up: not a driven level
+        self._functions_changed()
         self.i2c_buses[bus] = (scl, sda, freq)
         self._publish()
 
@@ -471,6 +479,6 @@ class ChipModel:
                 self._dma_pump()
             return
         block, offset = self._pio_register(address)
-        block.write_uint32(offset, value)
         for sm in range(4):
-            self.runner.forget(block.index, sm)
+            self.runner.forget(block.index, sm)  # a CPU write may reach any of its SMs
+        block.write_uint32(offset, value)

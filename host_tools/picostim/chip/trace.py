@@ -19,9 +19,13 @@ class VcdTrace:
 
     def pins_changed(self, cycle, levels, changed):
         t = cycle * NS_PER_CYCLE
-        for n, var in self._wires.items():
-            if changed >> n & 1:
+        bits = changed
+        while bits:
+            n = (bits & -bits).bit_length() - 1
+            var = self._wires.get(n)
+            if var is not None:
                 self._writer.change(var, t, levels >> n & 1)
+            bits &= bits - 1
         self.last_ns = t
 
     def pwm_changed(self, cycle, pin, duty):

@@ -8,7 +8,7 @@ line to the chip-model process and waits for its one-line reply:
     reply:    "=<int>\n", "=\n" (None) or "!<message>\n" (raises OSError)
 """
 
-import time
+_PUT_RETRY_US = 10  # a full TX FIFO: let the chip run this long before trying again
 
 
 class ChipLink:
@@ -16,8 +16,10 @@ class ChipLink:
         self._out = open(request_path, "wb")
         self._in = open(reply_path, "rb")
         self._owed = 0  # replies to calls a KeyboardInterrupt cut short
+        self.calls = 0  # calls made (emulated_time: a clock read is current until the next call)
 
     def call(self, name, args):
+        self.calls += 1
         parts = [name]
         for arg in args:
             parts.append(str(int(arg)) if isinstance(arg, bool) else str(arg))
@@ -41,7 +43,7 @@ class ChipLink:
     def sm_put(self, pio, sm, word):
         # A full TX FIFO blocks put() on the chip until the SM pulls a word.
         while not self.call("sm_put", (pio, sm, word)):
-            time.sleep_ms(1)
+            self.call("idle", (_PUT_RETRY_US,))
         return True
 
     def __getattr__(self, name):

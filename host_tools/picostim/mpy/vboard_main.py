@@ -1,5 +1,6 @@
-"""Virtual-board boot (runs under MicroPython): attach the chip link, then run
-the firmware's main.py unchanged.
+"""Virtual-board boot (runs under MicroPython): attach the chip link, put the
+chip's clock behind `time` and `select` (emulated_time, emulated_select), then
+run the firmware's main.py unchanged.
 
     micropython vboard_main.py REQUEST_FIFO REPLY_FIFO FIRMWARE_DIR FLASH_DIR LIB_DIR
 
@@ -29,6 +30,13 @@ import _chip  # noqa: E402
 from chip_link import ChipLink  # noqa: E402
 
 _chip.backend = ChipLink(request_path, reply_path)
+
+# One clock: the firmware's time and waits are the emulated chip's.
+import emulated_select  # noqa: E402
+import emulated_time  # noqa: E402
+
+sys.modules["time"] = sys.modules["utime"] = emulated_time
+sys.modules["select"] = sys.modules["uselect"] = emulated_select
 PAD_MOST = 64
 
 

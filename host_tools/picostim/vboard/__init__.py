@@ -3,7 +3,8 @@ emulated chip in this process, a pseudo-terminal as its USB serial port."""
 
 # A Pico leaves about 192 KB of heap to Python. Here the unix port is 64-bit
 # (pointers and GC blocks twice a Pico's size), the host stand-ins for the
-# built-in `rp2`/`machine` modules (in flash on a Pico) take about 37 KB more,
-# and their names push the table of interned names into its next pool, 14 KB
-# taken at boot (see mpy/vboard_main.py). The firmware boots from 248K up.
-HEAP = "256K"
+# built-in `rp2`/`machine` modules and the emulated clock behind `time` and
+# `select` (all in flash on a Pico) take about 40 KB more, and their names push
+# the table of interned names into its next pool, 14 KB taken at boot (see
+# mpy/vboard_main.py). The firmware boots from 252K up.
+HEAP = "260K"

@@ -1,12 +1,16 @@
 """Chip-model side of the virtual board's link (see mpy/chip_link.py).
 
 Requests are text lines "<method> <arg>..."; only the chip-model methods the
-stand-ins use may be called. Each reply is one line.
+stand-ins use may be called. Each reply is one line. Two requests are the
+server's own, the firmware's clock (mpy/emulated_time.py): `clock_cycles`
+reads the emulated cycle counter, and `idle <us>` (-1: until the host sends)
+is a wait that the sim answers later, with the cycle it ends on, once it has
+run the chip that long or the host has sent bytes (see `waiting`).
 """
 
 from __future__ import annotations
 
-from picostim.chip.model import ChipError, ChipModel
+from picostim.chip.model import SYS_HZ, ChipError, ChipModel
 
 METHODS = frozenset(
     (
@@ -47,6 +51,7 @@ class ChipServer:
         self._pending = b""
         self.fail_next: str | None = None  # a message: the next call fails with it (fault injection)
         self.interrupt_next = False  # the next call raises KeyboardInterrupt (the sim stopping)
+        self.waiting: int | None = None  # the firmware waits (idle) until this cycle; -1: until the host sends
 
     def feed(self, data: bytes) -> bytes:
         """Serve every complete request line in `data`; return the replies."""
@@ -59,15 +64,31 @@ class ChipServer:
 
     def reset(self):
         self._pending = b""
+        self.waiting = None
+
+    def end_wait(self) -> bytes:
+        """The reply that ends the firmware's wait: the cycle it ends on (or
+        KeyboardInterrupt if the sim is stopping)."""
+        self.waiting = None
+        if self.interrupt_next:
+            self.interrupt_next = False
+            return INTERRUPT
+        return f"={self.chip.cycle}\n".encode()
 
     def serve(self, line: str) -> bytes:
         self.calls += 1
         name, *args = line.split()
-        if name not in METHODS:
-            return f"!chip method {name!r} not emulated\n".encode()
         if self.interrupt_next:
             self.interrupt_next = False
             return INTERRUPT
+        if name == "clock_cycles":
+            return f"={self.chip.cycle}\n".encode()
+        if name == "idle" and len(args) == 1:
+            us = int(args[0])
+            self.waiting = -1 if us < 0 else self.chip.cycle + us * (SYS_HZ // 1_000_000)
+            return b""  # answered by end_wait()
+        if name not in METHODS:
+            return f"!chip method {name!r} not emulated\n".encode()
         if self.fail_next and name not in _NOT_FAILED:
             message, self.fail_next = self.fail_next, None
             return f"!{message}\n".encode()

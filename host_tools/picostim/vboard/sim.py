@@ -16,8 +16,14 @@ fed in time: the firmware process is killed and booted again, with
 machine.reset_cause() = WDT_RESET. Faults can be injected from stdin (see
 CONTROL_HELP): a failing chip call, a hung firmware, a power cycle.
 
-Emulated time follows wall-clock time, or lags it when the emulation is
-slower; every pin edge in the trace has its exact cycle.
+One clock: the firmware's `time` and its waits are the emulated chip's
+(mpy/emulated_time.py). The chip runs only while the firmware waits (a
+select.poll or sleep with a timeout), for as long as it waits, so the
+firmware's timers and the pulses in the trace agree to the cycle however
+loaded the host is; each chip call costs CALL_CYCLES. The chip keeps pace
+with real time when it can, never runs ahead of it, and says when it falls
+behind (fast stimulation emulates slower than real time); every pin edge in
+the trace has its exact cycle either way.
 """
 
 from __future__ import annotations
@@ -41,15 +47,18 @@ from picostim.chip.frontend import FrontEnd
 from picostim.chip.model import PWRON_RESET, SYS_HZ, WDT_RESET, ChipModel
 from picostim.chip.trace import VcdTrace
 from picostim.deploy import compile_firmware
-from picostim.vboard import HEAP
+from picostim.vboard import HEAP, registry
 from picostim.vboard.chip_server import ChipServer
 
 FIRMWARE_DIR = ROOT / "firmware"
 BOOT = STAND_INS / "vboard_main.py"
-SLICE_CYCLES = SYS_HZ // 1000  # emulate at most 1 ms between looks at the link
+SLICE_CYCLES = SYS_HZ // 1000  # emulate at most 1 ms between looks at the host and the controls
 CALL_CYCLES = 2500  # 20 us of emulated time per firmware chip call
 BURST_WAIT_S = 0.0005  # a firmware call sequence: the next call comes within this
 BURST_LIMIT_S = 0.02  # then look at the serial port and the clock again
+LAG_LIMIT_S = 0.05  # emulated time may trail real time by this much before the pace is reset
+BUSY_LIMIT_S = 1.0  # a firmware that neither calls the chip nor waits this long is stuck: time runs on
+SLOW_REPORT_S = 10.0  # say at most this often that the emulation trails real time
 OUT_LIMIT = 1 << 16  # bytes buffered towards a host that is not reading (then the firmware waits)
 STALE_HOST_S = 1.0  # a host that read nothing for this long is gone: its output is dropped
 QUICK_EXIT_S = 2.0
@@ -57,6 +66,8 @@ QUICK_EXITS = 3
 STOP_GRACE_S = 3.0
 CONTROL_HELP = (
     "controls: 'button press', 'button release', 'pin <gpio> 0|1', "
+    "'clock' (prints CLOCK <emulated ns> on stdout), 'wait <ms>' (prints it once that much emulated time "
+    "has passed), "
     "'contact <k> break|short|ok' (the dummy lead: open, shorted to the next contact, healthy), "
     "'fault raise' (the next chip call fails), 'fault hang' (the firmware hangs), 'power cycle', "
     "'posture upright|supine|prone|left|right [motion|noise <mg> <hz>]', "
@@ -171,6 +182,12 @@ class VirtualBoard:
         self._host_read_at = time.monotonic()
         self._stop_at: float | None = None
         self.firmware: Firmware | None = None
+        self._last_link = time.monotonic()  # the firmware's last chip call or wait
+        self._pace_wall = time.monotonic()  # real time and emulated cycle the pace counts from
+        self._pace_cycle = 0
+        self._slow_since: tuple[float, int] | None = None  # (wall, cycle) where it began to trail
+        self._slow_said = 0.0
+        self._clock_waiters: list[int] = []  # cycles at which to print CLOCK (the `wait` control)
 
     # -- lifecycle -----------------------------------------------------------------
     def request_stop(self, *_):
@@ -188,6 +205,7 @@ class VirtualBoard:
         self.server.reset()
         self._hung = False
         self._to_board.clear()
+        self._last_link = time.monotonic()
         self._boots += 1
         self.firmware = Firmware(self._workdir, self._boots, self.flash, self.heap, self.lib)
 
@@ -216,8 +234,7 @@ class VirtualBoard:
 
     def run(self) -> int:
         self._boot()
-        wall0 = time.monotonic()
-        cycle0 = self.chip.cycle
+        self._pace_wall, self._pace_cycle = time.monotonic(), self.chip.cycle
         status = 0
         try:
             while True:
@@ -235,13 +252,82 @@ class VirtualBoard:
                 if self.chip.watchdog_expired():
                     self._reset(WDT_RESET, "watchdog not fed in time")
                     continue
-                target = cycle0 + int((time.monotonic() - wall0) * SYS_HZ)
-                self._exchange(0 if self.chip.cycle < target else 0.001)
-                if self.chip.cycle < target:
-                    self.chip.run_until(min(target, self.chip.cycle + SLICE_CYCLES))
+                self._exchange(self._idle_time())
+                self._advance()
         finally:
             self.close()
         return status
+
+    # -- the one clock -----------------------------------------------------------------
+    def _runs_free(self) -> bool:
+        """Time passes without the firmware waiting: it hangs (fault injection) or
+        has neither called the chip nor waited for BUSY_LIMIT_S (the CPU spins)."""
+        return self._hung or (self.server.waiting is None and time.monotonic() - self._last_link > BUSY_LIMIT_S)
+
+    def _pace_target(self) -> int:
+        """The cycle real time has reached; emulated time never runs ahead of it, and
+        trails it by at most LAG_LIMIT_S (a slower stretch is not made up later)."""
+        now = time.monotonic()
+        target = self._pace_cycle + int((now - self._pace_wall) * SYS_HZ)
+        lag = target - self.chip.cycle
+        if lag > LAG_LIMIT_S * SYS_HZ:
+            self._note_slow(now)
+            self._pace_wall = now - LAG_LIMIT_S
+            self._pace_cycle = self.chip.cycle
+            return self.chip.cycle + int(LAG_LIMIT_S * SYS_HZ)
+        if lag <= 0:
+            self._slow_since = None
+        return target
+
+    def _note_slow(self, now: float):
+        if self._slow_since is None:
+            self._slow_since = (now, self.chip.cycle)
+            return
+        wall0, cycle0 = self._slow_since
+        ratio = (self.chip.cycle - cycle0) / SYS_HZ / max(now - wall0, 1e-9)
+        if now - wall0 >= 2.0 and ratio < 0.9 and now - self._slow_said >= SLOW_REPORT_S:
+            self._slow_said = now
+            print(
+                f"picostim sim: emulated time runs at {ratio:.2f}x real time here; "
+                "the trace and the firmware's timers stay exact",
+                file=self.log,
+                flush=True,
+            )
+
+    def _idle_time(self) -> float:
+        """How long _exchange may wait for bytes before the chip has work to do."""
+        if self.server.waiting is None and not self._runs_free():
+            return 0.05  # the firmware computes: its next call or line wakes us
+        ahead = self.chip.cycle - self._pace_target()
+        return 0.0 if ahead < 0 else min(0.01, (ahead + 1) / SYS_HZ)
+
+    def _advance(self):
+        """Run the chip while the firmware waits (or runs free), up to the end of
+        the wait, one slice at a time, never ahead of real time."""
+        fw, server = self.firmware, self.server
+        assert fw
+        if server.waiting is not None and server.interrupt_next and not self._hung:
+            self._end_wait(fw)  # the sim is stopping: the wait raises KeyboardInterrupt
+            return
+        if server.waiting is None and not self._runs_free():
+            return
+        end = min(self.chip.cycle + SLICE_CYCLES, self._pace_target())
+        if server.waiting is not None and server.waiting >= 0 and not self._hung:
+            end = min(end, server.waiting)  # a hung firmware's wait never ends: time runs on
+        if end > self.chip.cycle:
+            self.chip.run_until(end)
+        while self._clock_waiters and self._clock_waiters[0] <= self.chip.cycle:
+            self._clock_waiters.pop(0)
+            self._print_clock()
+        if server.waiting is not None and 0 <= server.waiting <= self.chip.cycle and not self._hung:
+            self._end_wait(fw)
+
+    def _end_wait(self, fw: Firmware):
+        os.write(fw.reply_fd, self.server.end_wait())
+        self._last_link = time.monotonic()
+
+    def _print_clock(self):
+        print(f"CLOCK {self.chip.now_ns()}", flush=True)
 
     def close(self):
         if self.firmware:
@@ -285,16 +371,19 @@ class VirtualBoard:
             self._from_control()
         if fw.stdin in ready_w:
             self._to_firmware(fw)
+            if self.server.waiting is not None and not self._hung:
+                self._end_wait(fw)  # the firmware's poll() finds the bytes in its stdin
         if self.master in ready_w:
             self._flush_to_host()
 
     def _serve_link(self, fw: Firmware):
-        """Serve the firmware's chip calls back to back while it makes them.
+        """Serve the firmware's chip calls back to back while it makes them,
+        until it waits (`idle`: answered by _advance or by bytes from the host).
 
         Each call costs CALL_CYCLES of emulated time, about what a MicroPython
         call into `machine`/`rp2` takes on the Pico, so a sequence of calls
         (e.g. checking that a queued update was taken, then queueing the next)
-        spans the microseconds it would on the chip, not a pacing slice."""
+        spans the microseconds it would on the chip."""
         deadline = time.monotonic() + BURST_LIMIT_S
         while True:
             try:
@@ -305,6 +394,9 @@ class VirtualBoard:
                 calls = self.server.calls
                 os.write(fw.reply_fd, self.server.feed(data))
                 self.chip.run(CALL_CYCLES * (self.server.calls - calls))
+                self._last_link = time.monotonic()
+            if self.server.waiting is not None:
+                return
             if time.monotonic() > deadline or not select.select([fw.request_fd], [], [], BURST_WAIT_S)[0]:
                 return
 
@@ -326,12 +418,19 @@ class VirtualBoard:
         try:
             if words[:1] == ["button"] and len(words) == 2 and words[1] in ("press", "release"):
                 self.chip.bootsel_pressed = words[1] == "press"
-                return f"button {words[1]}ed"
+                return "button " + {"press": "pressed", "release": "released"}[words[1]]
             if words[:1] == ["pin"] and len(words) == 3 and words[2] in ("0", "1"):
                 self.chip.set_input(int(words[1]), int(words[2]))
                 return f"pin {int(words[1])} driven {words[2]}"
             if words[:1] == ["contact"] and len(words) == 3 and self.lead:
                 return self.lead.set_fault(int(words[1]), words[2])
+            if words == ["clock"]:
+                self._print_clock()
+                return "clock printed"
+            if words[:1] == ["wait"] and len(words) == 2:
+                self._clock_waiters.append(self.chip.cycle + int(float(words[1]) * (SYS_HZ // 1000)))
+                self._clock_waiters.sort()
+                return f"CLOCK on stdout after {words[1]} ms of emulated time"
             if words == ["fault", "raise"]:
                 self.server.fail_next = "injected fault"
                 return "the next chip call fails"
@@ -401,6 +500,7 @@ def run_sim(board: str = "pico", trace: str | None = None, heap: str = HEAP, fla
         return 2
     signal.signal(signal.SIGINT, vboard.request_stop)
     signal.signal(signal.SIGTERM, vboard.request_stop)
+    registry.register(vboard.port, os.getpid(), trace)  # `picostim ports` lists it while it runs
     print(f"PORT {vboard.port}", flush=True)
     where = f"; trace -> {trace}" if trace else ""
     print(
@@ -409,4 +509,12 @@ def run_sim(board: str = "pico", trace: str | None = None, heap: str = HEAP, fla
         file=sys.stderr,
         flush=True,
     )
-    return vboard.run()
+    try:
+        status = vboard.run()
+    finally:
+        registry.unregister(os.getpid())
+    ran = f"stopped after {vboard.chip.now_ns() / 1e9:.3f} s of emulated time, outputs low"
+    if trace:
+        ran += f"; trace in {trace}: check it with `picostim measure {trace}`"
+    print(f"picostim sim: {ran}", file=sys.stderr, flush=True)
+    return status
