@@ -1,0 +1,128 @@
+"""The full-chip virtual Pico: MicroPython's own RPI_PICO image in rp2040py's
+whole-chip emulation (`picostim sim --firmware`). The firmware gets onto it
+as onto a real Pico, through `picostim deploy` (mpremote over the pty).
+
+The emulated chip runs at about 1% of real time and a boot into the firmware
+costs about a minute of CPU, so one module fixture plays one whole session
+(blank board, deploy, protocol, a pulse train with a trace) and the tests
+check its parts; one more boot checks what the flash file kept. No assert is
+on wall time; the pulse timing is read from the trace, in emulated time.
+
+Skipped without an image ($PICOSTIM_FIRMWARE, or RPI_PICO-v1.28.0.uf2 in
+../shared/micropython/ beside the checkout).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from types import SimpleNamespace
+
+import pytest
+import serial
+from picostim.auth import load_key, new_key
+from picostim.fullchip.image import ENV, SHARED_IMAGE, find_image
+from picostim.fullchip.launch import FullChipProcess, wait_for_line
+from picostim.measure import measure, read_vcd
+from picostim.programmer import Programmer
+from serial_helpers import BOARD
+
+IMAGE = find_image()
+pytestmark = pytest.mark.skipif(
+    IMAGE is None,
+    reason=f"no MicroPython RPI_PICO image (${ENV}={os.environ.get(ENV, '')!r}, nothing at {SHARED_IMAGE})",
+)
+ANSWER_S = 900.0  # wall seconds an answer may take on a loaded machine (emulated: tens of ms)
+TRAIN = {"amp": "2mA", "pw": "100us", "ipg": "20us", "rate": "1kHz", "asym": 1, "cathodes": [2], "anodes": [3]}
+
+
+def _repl_prompt(port: str, timeout: float = ANSWER_S) -> bytes:
+    """Ask the REPL for a prompt; everything read until it came."""
+    with serial.Serial(port, 115200, timeout=0.5) as link:
+        link.write(b"\r\n")
+        seen = b""
+        deadline = time.monotonic() + timeout
+        while b">>> " not in seen and time.monotonic() < deadline:
+            seen += link.read(256)
+        return seen
+
+
+@pytest.fixture(scope="module")
+def played(tmp_path_factory):
+    """One session on a blank board: deploy, then the protocol and a pulse train."""
+    assert IMAGE is not None
+    root = tmp_path_factory.mktemp("fullchip")
+    key_file = root / "device.key"
+    key_file.write_text(new_key() + "\n")
+    run = SimpleNamespace(flash=root / "flash.img", trace=root / "t.vcd", key=load_key(str(key_file)))
+    with FullChipProcess(IMAGE, flash=run.flash, trace=run.trace) as sim:
+        run.prompt = _repl_prompt(sim.port)
+        argv = [sys.executable, "-m", "picostim.cli", "deploy", "--port", sim.port, "--key", str(key_file)]
+        run.deploy = subprocess.run(argv, capture_output=True, text=True, timeout=3 * 3600)
+        assert run.deploy.returncode == 0, run.deploy.stdout + run.deploy.stderr
+        run.boot = wait_for_line(sim.port, b"EVT READY", ANSWER_S)  # deploy ends with a reset
+        with Programmer(sim.port, timeout=ANSWER_S) as board:
+            run.hello = board.hello
+            board.login(run.key)
+            board.set(ramp="0ms", **TRAIN)
+            run.on = board.on()
+            sim.run_for(0.03)
+            run.stop = board.stop()
+            sim.run_for(0.002)
+            run.refused = board.send("SET amp=99mA")
+            run.after_refusal = board.status()
+            run.kept = board.set(amp="3.1mA")
+    return run
+
+
+def test_a_blank_board_boots_to_the_repl(played):
+    assert b">>> " in played.prompt
+
+
+def test_deploy_installs_the_firmware_and_it_starts(played):
+    assert "mpy-cross compiled" in played.deploy.stdout
+    assert b"EVT READY picostim" in played.boot
+    assert (played.hello.board, played.hello.protocol) == ("pico", 2)
+
+
+def test_it_serves_the_protocol(played):
+    assert played.on.state == "on"
+    assert played.stop.state in ("stopping", "off")
+    assert played.refused.startswith("ERR RANGE")
+    assert played.after_refusal.amp_ua == 2000  # refused: nothing changed
+
+
+def test_a_pulse_train_in_the_trace_is_exact(played):
+    """100 us / 20 us / 1 kHz on the rp2 port's own PIO and DMA, stepped by
+    the system clock: every pulse to the cycle."""
+    pulses = measure(read_vcd(str(played.trace)), BOARD)
+    steady = [p for p in pulses if p.period_ns is not None]
+    assert len(steady) >= 20
+    for pulse in steady:
+        assert pulse.problems == []
+        assert (pulse.cathodic_ns, pulse.interphase_ns, pulse.anodic_ns) == (100_000, 20_000, 100_000)
+        assert pulse.period_ns == 1_000_000
+        assert (pulse.cathodes, pulse.anodes) == ([2], [3])
+        assert pulse.balanced is True
+
+
+def test_settings_survive_a_restart_from_the_flash_file(played):
+    assert played.kept.amp_ua == 3100
+    with FullChipProcess(IMAGE, flash=played.flash) as sim, Programmer(sim.port, timeout=ANSWER_S) as board:
+        assert board.status().amp_ua == 3100
+
+
+def test_a_bad_flash_file_is_refused_and_left_alone(tmp_path):
+    flash = tmp_path / "flash.img"
+    flash.write_bytes(b"not a flash image")
+    result = subprocess.run(
+        [sys.executable, "-m", "picostim.cli", "sim", "--firmware", str(IMAGE), "--flash", str(flash)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "expected exactly" in result.stderr
+    assert flash.read_bytes() == b"not a flash image"
