@@ -181,7 +181,7 @@ class Stimulator:
                 self._drive(now)
             cycle_on = settings["cycle_on_ms"]
             if cycle_on and settings["cycle_off_ms"] and now - self._cycle_start >= cycle_on:
-                self._ramp_down(self._cycle_start + cycle_on)  # the pause counts from the programmed end
+                self._ramp_down(now)
         elif self.phase == PAUSE:
             if now - self._since >= settings["cycle_off_ms"] - self._lead and self.engine.state == _ENGINE_IDLE:
                 self._begin(RAMP_UP, now)
