@@ -20,6 +20,7 @@ wall time and reads the board's emulated clock before and after.
 
 import argparse
 import cProfile
+import os
 import pstats
 import sys
 import tempfile
@@ -87,11 +88,17 @@ def through_sim(rate_hz, wall_seconds):
         board.login()
         board.set(amp="2mA", pw="30us", rate=f"{rate_hz}Hz", cathodes=[2], anodes=[3], ramp="0ms")
         board.on()
-        start_ns, start = sim.clock_ns(), time.monotonic()
+        start_ns, start, cpu0 = sim.clock_ns(), time.monotonic(), _cpu_seconds(sim.process.pid)
         time.sleep(wall_seconds)  # the figure is what emulated time does in this much real time
-        end_ns, wall = sim.clock_ns(), time.monotonic() - start
+        end_ns, wall, cpu = sim.clock_ns(), time.monotonic() - start, _cpu_seconds(sim.process.pid) - cpu0
         board.stop()
-    return (end_ns - start_ns) / 1e9, wall
+    return (end_ns - start_ns) / 1e9, wall, cpu
+
+
+def _cpu_seconds(pid):
+    """CPU time (user + system) of one process so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main():
@@ -112,10 +119,10 @@ def main():
             flush=True,
         )
         for rate in rates:
-            emulated, wall = through_sim(rate, args.seconds)
+            emulated, wall, cpu = through_sim(rate, args.seconds)
             print(
                 f"{rate:>6} Hz: {emulated:.3f} s emulated in {wall:.2f} s wall = "
-                f"{emulated / wall:.3f} emulated s per wall s"
+                f"{emulated / wall:.3f} emulated s per wall s ({emulated / cpu:.3f} per CPU s of the chip model)"
             )
         return
     with tempfile.TemporaryDirectory() as tmp:
