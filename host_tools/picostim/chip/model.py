@@ -47,6 +47,11 @@ _INSTR_MEM0 = 0x048
 GPIO_COUNT = 30
 PWRON_RESET, WDT_RESET = 1, 3  # machine.reset_cause() values of MicroPython's rp2 port
 WDT_MAX_MS = 8388  # the RP2040 watchdog's longest timeout
+WATCHDOG_BASE = 0x40058000
+WATCHDOG_REASON = 0x08  # TIMER (bit 0) or FORCE (bit 1): the watchdog caused the last reset; 0 after power-on
+WATCHDOG_SCRATCH0 = 0x0C  # SCRATCH0..7: kept through a watchdog reset, cleared at power-on
+REASON_TIMER, REASON_FORCE = 1, 2
+NON_REBOOT_MAGIC = 0x6AB73121  # pico-sdk watchdog_enable() writes this to SCRATCH4; watchdog_reboot() does not
 SRAM_BASE = 0x20000000
 SRAM_SIZE = 264 * 1024
 DMA_BASE = 0x50000000
@@ -55,6 +60,7 @@ _DMA_CHANNELS = 12
 _DMA_CHAN_ABORT = 0x444
 _TREQ_PERMANENT = 0x3F
 _PAD_IE = 0x40  # PADS_BANK0 GPIOn input enable (on at reset on the chip)
+_PULL_DOWN = 2  # every pad's pull at reset (PADS_BANK0 GPIOn PDE)
 ADC_VREF = 3.3  # volts: the ADC reference (the Pico's 3.3 V rail)
 
 
@@ -78,6 +84,7 @@ class ChipModel:
         self.inputs = 0  # levels driven onto pins from outside (tests, devices)
         self.pwm = {}  # pin -> (freq_hz, duty_u16) of every pin in the PWM function
         self.bootsel_pressed = False
+        self.pulls = [_PULL_DOWN] * GPIO_COUNT  # per pin: 1 pull-up, 2 pull-down (see gpio_pull)
         self.listeners = []
         self._levels = 0
         self.dma = self._rp.dma
@@ -93,7 +100,9 @@ class ChipModel:
         self._functions_changed()
         for pin in self._rp.gpio[:GPIO_COUNT]:
             pin.pad_value |= _PAD_IE
-        self.reset_reason = PWRON_RESET  # what machine.reset_cause() reports after the last reset
+        self.watchdog_reason = 0  # the WATCHDOG REASON register
+        self.watchdog_scratch = [0] * 8  # WATCHDOG SCRATCH0..7
+        self.watchdog_triggered = False  # CTRL.TRIGGER written (machine.reset()): a reset is due now
         self.watchdog_cycles = 0  # 0: the watchdog is not running
         self.watchdog_fed = 0  # cycle of the last feed (or the start)
         self.i2c_devices = {}  # (bus, 7-bit address) -> device with write(data) -> acked, read(n) -> bytes
@@ -118,20 +127,43 @@ class ChipModel:
 
     # -- watchdog ---------------------------------------------------------------
     def wdt_start(self, timeout_ms):
-        """machine.WDT(timeout=...): once started it runs until a reset (as on the chip)."""
+        """machine.WDT(timeout=...), pico-sdk watchdog_enable(): once started it
+        runs until a reset (as on the chip); SCRATCH4 gets the non-reboot magic."""
         if not 1 <= timeout_ms <= WDT_MAX_MS:
             raise ChipError(f"watchdog timeout {timeout_ms} ms outside 1..{WDT_MAX_MS}")
+        self.watchdog_scratch[4] = NON_REBOOT_MAGIC
         self.watchdog_cycles = timeout_ms * (SYS_HZ // 1000)
         self.watchdog_fed = self.cycle
+
+    def watchdog_reboot(self):
+        """machine.reset(), pico-sdk watchdog_reboot(0, SRAM_END, 0): SCRATCH4 = 0,
+        then the watchdog triggered at once, so the reset reads REASON = FORCE."""
+        self.watchdog_scratch[4] = 0
+        self.watchdog_triggered = True
 
     def wdt_feed(self):
         self.watchdog_fed = self.cycle
 
     def watchdog_expired(self):
-        return bool(self.watchdog_cycles) and self.cycle - self.watchdog_fed > self.watchdog_cycles
+        """The watchdog resets the chip now: triggered, or not fed in time."""
+        overdue = bool(self.watchdog_cycles) and self.cycle - self.watchdog_fed > self.watchdog_cycles
+        return self.watchdog_triggered or overdue
+
+    def watchdog_reset(self):
+        """The watchdog reset the chip: REASON says how; the scratch registers stay."""
+        self.watchdog_reason = REASON_FORCE if self.watchdog_triggered else REASON_TIMER
+        self.watchdog_triggered = False
+
+    def power_on_reset(self):
+        """Power-on (or RUN pin) reset: the watchdog's REASON and scratch registers clear."""
+        self.watchdog_reason = 0
+        self.watchdog_scratch = [0] * 8
+        self.watchdog_triggered = False
 
     def reset_cause(self):
-        return self.reset_reason
+        """As the port's machine.reset_cause(): WDT_RESET whenever REASON is set (a
+        timeout, or machine.reset(), which reboots through the watchdog)."""
+        return WDT_RESET if self.watchdog_reason else PWRON_RESET
 
     def reset_peripherals(self):
         """What a reset does to the parts the firmware drives: every state
@@ -150,6 +182,7 @@ class ChipModel:
         self._functions_changed()
         self.sio_oe = 0
         self.sio_out = 0
+        self.pulls = [_PULL_DOWN] * GPIO_COUNT
         self.pwm_block.reset()  # every pin's duty reported again (0: no pin is in the PWM function)
         self.watchdog_cycles = 0
         self._publish()
@@ -204,7 +237,9 @@ class ChipModel:
         self._publish()
 
     def gpio_pull(self, pin, pull):
-        pass  # undriven pins read their external level; a pull is not modelled
+        """The pad's pulls (machine.Pin.PULL_UP 1 | PULL_DOWN 2; 0: none), as set. An
+        undriven pin still reads its external level: the pull's level is not modelled."""
+        self.pulls[pin] = pull & 3
 
     def sio_direction(self, pin, output):
         if output:
@@ -466,13 +501,34 @@ class ChipModel:
             or PWM_BASE <= address < PWM_BASE + PWM_SPAN
         )
 
+    def _watchdog_register(self, address):
+        """The index of a WATCHDOG register the model keeps (REASON, SCRATCH0..7), or None."""
+        offset = address - WATCHDOG_BASE
+        if offset == WATCHDOG_REASON or (WATCHDOG_SCRATCH0 <= offset < WATCHDOG_SCRATCH0 + 32 and not offset & 3):
+            return offset
+        if 0 <= offset < 0x1000:
+            raise ChipError(f"mem32 access to watchdog register 0x{address:08x} is not emulated")
+        return None
+
     def mem32_read(self, address):
+        """A register or RAM word, unsigned (the stand-in makes it signed as the port does)."""
+        offset = self._watchdog_register(address)
+        if offset is not None:
+            if offset == WATCHDOG_REASON:
+                return self.watchdog_reason
+            return self.watchdog_scratch[(offset - WATCHDOG_SCRATCH0) // 4]
         if self._bus(address):
             return self._rp.read_uint32(address)
         block, offset = self._pio_register(address)
         return block.read_uint32(offset)
 
     def mem32_write(self, address, value):
+        offset = self._watchdog_register(address)
+        if offset is not None:
+            if offset == WATCHDOG_REASON:
+                raise ChipError("the watchdog REASON register is read-only")
+            self.watchdog_scratch[(offset - WATCHDOG_SCRATCH0) // 4] = value & 0xFFFFFFFF
+            return
         if self._bus(address):
             self._rp.write_uint32(address, value)
             if address >= DMA_BASE:

@@ -25,15 +25,19 @@ class Pin:
         if not isinstance(id, int) or not 0 <= id < 30:
             raise ValueError("invalid pin %r" % (id,))
         self.id = id
-        self.init(mode, pull, value=value)
+        if mode != -1 or pull != -1 or value is not None:  # as the port: Pin(id) alone changes nothing
+            self.init(None if mode == -1 else mode, None if pull == -1 else pull, value=value)
 
-    def init(self, mode=-1, pull=-1, *, value=None):
+    # As the port's machine_pin_obj_init_helper (ports/rp2/machine_pin.c): the
+    # pulls are set every time, to none when `pull` is not given.
+    def init(self, mode=None, pull=None, *, value=None):
         backend = _chip.backend
         if mode in (Pin.IN, Pin.OUT):
             backend.gpio_function(self.id, "sio")
             backend.sio_direction(self.id, mode == Pin.OUT)
-        if pull != -1:
-            backend.gpio_pull(self.id, pull)
+        elif mode is not None:
+            raise ValueError("pin mode %r is not emulated" % (mode,))
+        backend.gpio_pull(self.id, 0 if pull is None else pull & (Pin.PULL_UP | Pin.PULL_DOWN))
         if value is not None:
             backend.sio_write(self.id, 1 if value else 0)
 
@@ -207,9 +211,12 @@ def _pwm_reset():
     PWM._invert = {}
 
 
+# As the port's machine.mem32: a read is a signed 32-bit int (a word with bit 31
+# set reads negative: extmod/machine_mem.c makes an mp_int_t of it).
 class _Mem32:
     def __getitem__(self, address):
-        return _chip.backend.mem32_read(address)
+        value = _chip.backend.mem32_read(address) & 0xFFFFFFFF
+        return value - (1 << 32) if value & 0x80000000 else value
 
     def __setitem__(self, address, value):
         _chip.backend.mem32_write(address, value & 0xFFFFFFFF)
@@ -222,8 +229,17 @@ PWRON_RESET = 1
 WDT_RESET = 3
 
 
+# As the port: WDT_RESET whenever the watchdog caused the reset, machine.reset() included.
 def reset_cause():
     return _chip.backend.reset_cause()
+
+
+# As the port (ports/rp2/modmachine.c): pico-sdk watchdog_reboot(0, SRAM_END, 0), a
+# reset through the watchdog (reset_cause() then reads WDT_RESET). Never returns: the
+# virtual board never answers; a chip model called directly gets SystemExit.
+def reset():
+    _chip.backend.watchdog_reboot()
+    raise SystemExit("machine.reset()")
 
 
 class WDT:

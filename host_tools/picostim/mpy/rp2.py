@@ -324,6 +324,20 @@ def _pin_number(pin):
     return pin.id
 
 
+# SMn_CLKDIV for `freq` as the port computes it (ports/rp2/rp2_pio.c): -1 (default)
+# runs at clk_sys, 0 divides by 65536, else a 16.8 divider, truncated; a freq above
+# clk_sys or below clk_sys / 65536 is refused.
+def _clkdiv(freq):
+    if freq < 0:
+        return 1 << 16
+    if freq == 0:
+        return 0
+    div = _SYS_HZ * 256 // freq
+    if not 256 <= div <= 65536 * 256:
+        raise ValueError("freq out of range")
+    return (div << 8) & 0xFFFFFF00  # INT in bits 31:16 (65536 wraps to 0), FRAC in 15:8
+
+
 class StateMachine:
     def __init__(self, id, program=None, *args, **kw):
         if not 0 <= id < 8:
@@ -349,8 +363,8 @@ class StateMachine:
         pull_thresh=None,
     ):
         backend = _chip.backend
-        offset = _loader.load(self.pio, program)
-        divider = 1 << 16 if freq <= 0 else (_SYS_HZ * 256 + freq // 2) // freq << 8
+        offset = _loader.load(self.pio, program)  # before the freq check, as on the port
+        divider = _clkdiv(freq)
         execctrl = program[_EXECCTRL]
         wrap_top = ((execctrl >> 12) & 0x1F) + offset
         wrap_bottom = ((execctrl >> 7) & 0x1F) + offset

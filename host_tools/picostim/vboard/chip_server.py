@@ -5,7 +5,8 @@ stand-ins use may be called. Each reply is one line. Two requests are the
 server's own, the firmware's clock (mpy/emulated_time.py): `clock_cycles`
 reads the emulated cycle counter, and `idle <us>` (-1: until the host sends)
 is a wait that the sim answers later, with the cycle it ends on, once it has
-run the chip that long or the host has sent bytes (see `waiting`).
+run the chip that long or the host has sent bytes (see `waiting`). One is
+never answered: `watchdog_reboot` (machine.reset()); the sim resets the board.
 """
 
 from __future__ import annotations
@@ -87,6 +88,9 @@ class ChipServer:
             us = int(args[0])
             self.waiting = -1 if us < 0 else self.chip.cycle + us * (SYS_HZ // 1_000_000)
             return b""  # answered by end_wait()
+        if name == "watchdog_reboot":  # machine.reset(): never answered, the sim resets the board
+            self.chip.watchdog_reboot()
+            return b""
         if name not in METHODS:
             return f"!chip method {name!r} not emulated\n".encode()
         if self.fail_next and name not in _NOT_FAILED:

@@ -13,7 +13,8 @@ the port; Ctrl-D there, or any firmware exit, soft-resets the board.
 The flash filesystem is a directory (`--flash DIR` keeps it between runs).
 The watchdog, once the firmware starts it, resets the board when it is not
 fed in time: the firmware process is killed and booted again, with
-machine.reset_cause() = WDT_RESET. Faults can be injected from stdin (see
+machine.reset_cause() = WDT_RESET. machine.reset() resets it the same way,
+through the watchdog, as on the RP2040 (see firmware/lib/watchdog.py). Faults can be injected from stdin (see
 CONTROL_HELP): a failing chip call, a hung firmware, a power cycle.
 
 One clock: the firmware's `time` and its waits are the emulated chip's
@@ -215,7 +216,10 @@ class VirtualBoard:
         print(f"picostim sim: {why}; the board resets", file=self.log, flush=True)
         self.firmware.kill()
         self.firmware.close()
-        self.chip.reset_reason = reason
+        if reason == WDT_RESET:
+            self.chip.watchdog_reset()  # REASON set, scratch registers kept
+        else:
+            self.chip.power_on_reset()
         self._boot()
 
     def _firmware_exited(self, code: int) -> bool:
@@ -250,7 +254,8 @@ class VirtualBoard:
                 if self._stop_at is not None and time.monotonic() > self._stop_at:
                     break
                 if self.chip.watchdog_expired():
-                    self._reset(WDT_RESET, "watchdog not fed in time")
+                    why = "machine.reset()" if self.chip.watchdog_triggered else "watchdog not fed in time"
+                    self._reset(WDT_RESET, why)
                     continue
                 self._exchange(self._idle_time())
                 self._advance()
@@ -294,16 +299,27 @@ class VirtualBoard:
                 flush=True,
             )
 
+    def _goal(self) -> int:
+        """The cycle the chip runs to next: one slice on, or the end of the firmware's wait."""
+        goal = self.chip.cycle + SLICE_CYCLES
+        waiting = self.server.waiting
+        if waiting is not None and waiting >= 0 and not self._hung:  # a hung firmware's wait never ends
+            goal = min(goal, waiting)
+        for cycle in self._clock_waiters[:1]:
+            goal = min(goal, max(cycle, self.chip.cycle + 1))
+        return goal
+
     def _idle_time(self) -> float:
-        """How long _exchange may wait for bytes before the chip has work to do."""
+        """How long _exchange may wait for bytes before the chip has work to do:
+        until real time reaches the next goal (the chip never runs ahead of it)."""
         if self.server.waiting is None and not self._runs_free():
             return 0.05  # the firmware computes: its next call or line wakes us
-        ahead = self.chip.cycle - self._pace_target()
-        return 0.0 if ahead < 0 else min(0.01, (ahead + 1) / SYS_HZ)
+        early = self._goal() - self._pace_target()
+        return 0.0 if early <= 0 else min(0.01, early / SYS_HZ)
 
     def _advance(self):
-        """Run the chip while the firmware waits (or runs free), up to the end of
-        the wait, one slice at a time, never ahead of real time."""
+        """Run the chip while the firmware waits (or runs free), to the end of the
+        wait or one slice on, once real time has reached it."""
         fw, server = self.firmware, self.server
         assert fw
         if server.waiting is not None and server.interrupt_next and not self._hung:
@@ -311,11 +327,10 @@ class VirtualBoard:
             return
         if server.waiting is None and not self._runs_free():
             return
-        end = min(self.chip.cycle + SLICE_CYCLES, self._pace_target())
-        if server.waiting is not None and server.waiting >= 0 and not self._hung:
-            end = min(end, server.waiting)  # a hung firmware's wait never ends: time runs on
-        if end > self.chip.cycle:
-            self.chip.run_until(end)
+        goal = self._goal()
+        if goal > self._pace_target():
+            return  # not yet: _idle_time() sleeps until then, or until the host sends
+        self.chip.run_until(max(goal, self.chip.cycle))  # a wait shorter than its calls' cost is over already
         while self._clock_waiters and self._clock_waiters[0] <= self.chip.cycle:
             self._clock_waiters.pop(0)
             self._print_clock()
