@@ -814,6 +814,8 @@ class Session:
         calls = len(self.engine.calls)
         try:
             answer = commands.answer(text, self.now) if kind == LINE else protocol.err(kind, text)
+            if not isinstance(answer, str):  # LOG: the line its parts make on the wire
+                answer = "".join(answer)
         except Exception as e:  # noqa: BLE001  (anything escaping the dispatcher would end the service loop)
             self.fail(f"{type(e).__name__} escaped for the line {text!r}: {e!r}")
         self.lines += 1

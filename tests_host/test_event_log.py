@@ -74,7 +74,8 @@ class Bench:
 
     def send(self, line):
         self.now += 7
-        return self.commands.answer(line, self.now)
+        answer = self.commands.answer(line, self.now)
+        return answer if isinstance(answer, str) else "".join(answer)  # LOG: the line its parts make
 
     def ok(self, line):
         answer = self.send(line)

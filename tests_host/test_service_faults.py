@@ -58,6 +58,9 @@ class Link:
     def write_line(self, text):
         self.out.append(text)
 
+    def write_parts(self, parts):  # a long answer (LOG): collected as the one line it makes
+        self.out.append("".join(parts))
+
 
 class Button:
     def __init__(self, name):

@@ -106,3 +106,40 @@ def test_settings_of_every_program_restored_after_restart(tmp_path):
         assert status["fault"] == "-"  # not SETTINGS_CORRUPT, nor SETTINGS_MEMORY
         assert (status["program"], status["amp"], status["name"]) == ("8", "1800uA", "program8")
         assert board.send("PROGRAMS") == before == "OK active=8 " + " ".join(names)
+
+
+PAGES = 50  # full LOG pages, each over 1.8 KB of answer
+# A change of nine settings: a log record of the longest detail (~120 bytes in a LOG answer).
+LONG_SET = (
+    "SET amp={n}uA pw={n}us ipg={n}us rate={n}Hz cathodes=1,2 anodes=3,4"
+    " ramp={n}ms step={n}uA cycle_on={n}ms cycle_off={n}ms"
+)
+
+
+# The default heap, and a tighter one (a board that has run longer): with the
+# page built as one string, 1 in 50 failed at 262K, all 50 at 258K.
+@pytest.mark.parametrize("heap", [None, "258K"])
+def test_full_log_pages_after_long_use(heap):
+    """Pages of 16 long records (some 2 KB of answer each) on the heap long
+    use leaves, with the mix going on between them."""
+    with SimProcess(heap=heap) as sim, Programmer(sim.port, timeout=10) as board:
+        board.login()
+        assert board.send(SETUP).startswith("OK ")
+        answers = pipelined(board, lines())
+        long_sets = pipelined(board, [LONG_SET.format(n=100 + n) for n in range(17)])
+        assert all(answer.startswith("OK ") for _, answer in long_sets), long_sets
+        last = int(parse_pairs(board.send("LOG 1 1")[3:].split(" | ")[0])["last"])
+        page = f"LOG {last - 15} 16"
+        sequence = []
+        for n in range(PAGES):
+            sequence.append(page)
+            sequence.append(MIX[n % len(MIX)].format(amp=1000 + n, pw=100 + n, rate=40 + n))
+        answers += pipelined(board, sequence)
+        memory = [(line, answer) for line, answer in answers if answer.startswith("ERR MEMORY")]
+        pages = [answer for line, answer in answers if line == page]
+        assert memory == []
+        assert len(pages) == PAGES
+        assert len({page.split(" | ", 1)[1] for page in pages}) == 1  # the same 16 records each time
+        assert pages[0].startswith("OK count=16 ")
+        assert pages[0].count(",SET,clinician,amp=") == 16
+        assert len(pages[0]) > 1800

@@ -3,6 +3,7 @@
     commands = Commands(therapy, stim, auth, hello="picostim fw=... proto=1 board=pico contacts=8",
                         log=EventLog(None, "/events.log"), save=store_settings)
     commands.answer("SET amp=2.5mA", now_ms)   # "OK state=off ..." or "ERR <code> <message>"
+    commands.answer("LOG 1 16", now_ms)   # ("OK ", "count=16 ...", " | 1,...", ...): a long answer in parts
     commands.log_event("STOP", "device", "reason=button", now_ms)   # events the service sees
 
 The patient role (the handheld programmer) may turn stimulation on and off,
@@ -505,7 +506,8 @@ class Commands:
         except StimError as e:  # event_log.LogError: the flash cannot be read
             self.fault(e.code)
             raise
+        # in parts of one record each (protocol.ok): a page of long records is some 2 KB
         parts = ["count=%d boot=%d last=%d next=%d" % (len(records), log.boot, log.last_seq, next_seq)]
         for seq, boot, uptime_ms, kind, who, detail in records:
-            parts.append("%d,%d,%d,%s,%s,%s" % (seq, boot, uptime_ms, kind, who, detail or "-"))
-        return " | ".join(parts)
+            parts.append(" | %d,%d,%d,%s,%s,%s" % (seq, boot, uptime_ms, kind, who, detail or "-"))
+        return tuple(parts)

@@ -4,6 +4,7 @@ format answers (pure; MicroPython and CPython). See docs/PROTOCOL.md.
     name, args = split("SET amp=2.5mA pw=210us")   # "SET", ["amp=2.5mA", "pw=210us"]
     parse_settings(args)    # {"amp_ua": 2500, "pw_us": 210}
     ok("state=on")          # "OK state=on"
+    ok(("count=2", " | 1,...", " | 2,..."))  # ("OK ", "count=2", ...): one line, in parts
 
 Values are exact integers (no floats: the RP2040 port has single precision).
 """
@@ -85,6 +86,11 @@ def split(line):
 
 
 def ok(text=""):
+    """'OK <text>'; a long answer comes as a tuple of parts and stays one:
+    ("OK ", part, ...), written part by part and never joined (a heap that
+    long use has fragmented may have no block of the whole answer's size)."""
+    if isinstance(text, tuple):
+        return ("OK ",) + text
     return "OK " + text if text else "OK"
 
 

@@ -245,7 +245,11 @@ class Service:
             for kind, text in lines:
                 self.last_line = now
                 self.diag.commands += 1
-                link.write_line(commands.answer(text, now) if kind == LINE else protocol.err(kind, text))
+                answer = commands.answer(text, now) if kind == LINE else protocol.err(kind, text)
+                if isinstance(answer, str):
+                    link.write_line(answer)
+                else:  # a long answer (LOG), in parts
+                    link.write_parts(answer)
         elif reader.partial() and now - self.last_rx >= self.line_timeout_ms:
             link.write_line(protocol.err(*reader.discard()))
             commands.log_event("DROP", DEVICE, "partial line after %dms of silence" % self.line_timeout_ms, now)

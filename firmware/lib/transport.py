@@ -42,6 +42,13 @@ class StreamTransport:
     def write_line(self, text):
         self._sink.write(text.encode() + b"\n")
 
+    def write_parts(self, parts):
+        """One line from its parts, each written as it is: a long answer
+        needs no block of its whole length (CPython streams take bytes only)."""
+        for part in parts:
+            self._sink.write(part.encode())
+        self._sink.write(b"\n")
+
 
 def open_transport(board):
     uart = board.get("uart")
