@@ -32,6 +32,11 @@ def test_burst_and_train_settings(where):
     assert run_checks("check_burst_program.py", where) >= 60
 
 
+@pytest.mark.parametrize("where", INTERPRETERS)
+def test_group_schedule(where):
+    assert run_checks("check_group_schedule.py", where) >= 12
+
+
 def test_engine_and_stand_ins_import_under_micropython():
     code = (
         f"import sys; sys.path.append({str(STAND_INS)!r}); sys.path.append({str(LIB)!r}); "

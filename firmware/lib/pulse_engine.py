@@ -8,6 +8,8 @@ Hardware adapter: the only module of the pulse path that touches `rp2` and
     engine.update(timing, program)       # applied at pulse boundaries (tonic <-> burst too)
     engine.start_train(timing, program, intervals_cycles, loop=True)  # custom train
     engine.start_once(timing, program, delay_cycles)  # one pulse (lead check)
+    engine.start_group(timings, programs)  # several programs, interleaved (group_schedule)
+    engine.update_group(timings, programs) # levels alone at a schedule boundary; else restart
     engine.poll()                        # call from the service loop
     engine.stop()                        # never cuts a pulse short
     engine.halt()                        # stop, wait out the pulse, all low
@@ -27,6 +29,10 @@ Where the rate SM's words come from (`engine.source`):
   one-shot train ends with a silent word that no pulse follows.
 * TRIGGER: no rate words; the trigger SM raises the rate SM's flag when the
   trigger input says so (edge or gate mode, see pulse_pio.trigger_pio).
+* GROUP: several programs interleaved (group_schedule). Three looped DMA
+  streams advance one slot per pulse: the rate words, the pulse SM's 4 words
+  and the slot's DAC levels (the DAC SM runs dac_group_pio: it pulls the next
+  slot's CC word at every pulse end and pushes it to a DMA that writes CC).
 
 Timing changes go to the rate side (a word, or a ring) and the pulse SM,
 which each take them at their own boundary. The engine orders the two so
@@ -58,6 +64,7 @@ restarts it (one period is longer).
 import time
 from array import array
 
+import group_schedule
 import machine
 import rp2
 from pulse_pio import (
@@ -67,6 +74,7 @@ from pulse_pio import (
     TRIGGER_SETTLE_AT,
     UPDATE_WORDS,
     WAIT_OPCODE,
+    dac_group_pio,
     dac_sync_pio,
     interval_word,
     pulse_pio,
@@ -112,7 +120,18 @@ _PTR = RING_WORDS
 _RING_AT = (0, RING_WORDS + 2)
 _LEVELS = 2 * RING_WORDS + 2
 _SINK = _LEVELS + 1
-_DMA_WORDS = _SINK + 1
+_PULSE_PTR = _SINK + 1  # GROUP: where the pulse-word stream starts each pass
+_LEVEL_PTR = _SINK + 2  # GROUP: the level ring the next pass reads
+_DMA_WORDS = _SINK + 3
+# GROUP: word offsets in the train buffer (a group and a train never run
+# together): rate words, 4 pulse words per slot, two level rings (a spare word
+# between them, so that "the end of ring 0" never reads as "the start of ring 1").
+_SLOTS = group_schedule.MAX_SLOTS
+_GROUP_RATE = 0
+_GROUP_PULSE = _SLOTS
+_GROUP_LEVELS = (5 * _SLOTS, 6 * _SLOTS + 1)
+_GROUP_WORDS = 7 * _SLOTS + 1
+_COUNT_FOREVER = 1  # a self re-arming channel pair moves one word per trigger
 
 IDLE = "idle"
 RUNNING = "running"
@@ -123,6 +142,7 @@ DIRECT = "direct"
 STREAM = "stream"
 TRAIN = "train"
 TRIGGER = "trigger"
+GROUP = "group"
 
 _PULSE = 0  # step kinds: 4 words for the pulse SM
 _RATE = 1  # 1 word for the rate SM (DIRECT)
@@ -161,6 +181,7 @@ class PulseEngine:
         if dac_block == pio["block"] or not 0 <= dac_sm <= 3:
             raise ValueError("board pio: the DAC SM (dac_block, dac_sm) must be in the other PIO block")
         self._pio = pio["block"]
+        self._dac_index = (dac_block, dac_sm)
         self._rate_index = pio["rate_sm"]
         self._pulse_index = pio["pulse_sm"]
         self._trigger_index = (self._rate_index + 2) % 4  # trigger_pio raises irq rel(2): the rate SM's flag
@@ -182,11 +203,17 @@ class PulseEngine:
         self._level = 0  # the CC word last written (CC itself, or the DMA's RAM word)
         self._next_level = 0  # the CC word of the latest setting (may still be queued)
         self._landing = False  # the DMA has not copied _level into CC yet
-        self._levels_on = False  # the DAC SM's DMA channels are armed
+        self._levels_on = False  # type: object  # the DAC SM's DMA channels are armed (GROUP: the group's)
         self._live_interval = 0  # shortest interval / longest pulse of every setting
         self._live_pulse = 0  # that may still run (until the queue drains)
         self._restart_timing = None  # setting to start once the train has paused
         self._restart_program = None
+        self._restart_group = None  # (timings, programs): a group to start once paused
+        self.schedule = None  # GROUP: the running group_schedule.Schedule
+        self._group = None  # GROUP: (timings, programs) running
+        self._lring = 0  # GROUP: the level ring the level pointer names
+        self._group_levels = None  # GROUP: level words per slot waiting for the ring in flight
+        self._lring_sent = False  # GROUP: a new level ring waits to be read
         self.source = DIRECT
         self._ring = 0  # the ring the ring-address word points to (STREAM)
         self._train_end = 0  # one-shot train: the data channel's read address after the last word
@@ -227,7 +254,7 @@ class PulseEngine:
         # The train's words (the DMA reads them), allocated once for the longest
         # train the profile allows: no big free block needed later.
         longest = self.board["limits"].get("train_length", (1, 1024))[1]
-        self._train = array("I", range(longest + 1))
+        self._train = array("I", range(max(longest + 1, _GROUP_WORDS)))
         self._train_addr = self._address(self._train)  # once: start_train writes the words there
         self._mem_addr = self._address(self._mem)
         data = self._data
@@ -260,6 +287,49 @@ class PulseEngine:
             copy.pack_ctrl(inc_read=False, inc_write=False, treq_sel=pulse_dreq),
         )
         self._rx_reg = _PIO_BASE[dac_block] + _RXF0 + 4 * dac_sm
+        self._init_group_dma(block, dac_block, dac_sm)
+
+    def _init_group_dma(self, block, dac_block, dac_sm):
+        """GROUP: the pulse-word stream (data + reload), the level ring's reload
+        (the copy channel feeds the DAC SM), and a channel that re-arms tick
+        after it has moved each pulse end's CC word (see start_group)."""
+        self._pdata = pdata = rp2.DMA()
+        self._preload = preload = rp2.DMA()
+        self._lreload = rp2.DMA()
+        self._rearm = rp2.DMA()
+        self._pdata_ctrl = pdata.pack_ctrl(
+            inc_write=False, treq_sel=_DREQ_PIO_TX0[block] + self._pulse_index, chain_to=_channel(preload)
+        )
+        pdata.config(write=_PIO_BASE[block] + _TXF0 + 4 * self._pulse_index, ctrl=pdata.pack_ctrl(inc_write=False))
+        preload.config(
+            read=self._word_addr(_PULSE_PTR),
+            write=_DMA_BASE + _DMA_CH_STRIDE * _channel(pdata) + _DMA_AL3_READ_ADDR_TRIG,
+            count=1,
+            ctrl=preload.pack_ctrl(inc_read=False, inc_write=False),
+        )
+        copy = self._copy
+        self._lreload.config(
+            read=self._word_addr(_LEVEL_PTR),
+            write=_DMA_BASE + _DMA_CH_STRIDE * _channel(copy) + _DMA_AL3_READ_ADDR_TRIG,
+            count=1,
+            ctrl=self._lreload.pack_ctrl(inc_read=False, inc_write=False),
+        )
+        dac_tx = _DREQ_PIO_TX0[dac_block] + dac_sm
+        self._feed_ctrl = (
+            copy.pack_ctrl(inc_write=False, treq_sel=dac_tx, chain_to=_channel(self._lreload)),
+            copy.pack_ctrl(inc_write=False, treq_sel=dac_tx),
+        )
+        dreq = _DREQ_PIO_RX0[dac_block] + dac_sm
+        tick = self._tick
+        self._drain_ctrl = (
+            tick.pack_ctrl(inc_read=False, inc_write=False, treq_sel=dreq, chain_to=_channel(self._rearm)),
+            tick.pack_ctrl(inc_read=False, inc_write=False, treq_sel=dreq),
+        )
+        self._rearm_ctrl = (
+            self._rearm.pack_ctrl(inc_read=False, inc_write=False, chain_to=_channel(tick)),
+            self._rearm.pack_ctrl(inc_read=False, inc_write=False),
+        )
+        self._dac_tx_reg = _PIO_BASE[dac_block] + _TXF0 + 4 * dac_sm
 
     def _address(self, buf):
         """The RAM address of a buffer, as the DMA sees it (data channel idle)."""
@@ -306,6 +376,12 @@ class PulseEngine:
         self._data.config(ctrl=self._ctrl_once)  # no chaining: the abort must not re-arm it
         self._data.active(0)
         self._reload.active(0)
+        if self.source == GROUP:
+            self._pdata.config(ctrl=self._pdata.pack_ctrl(inc_write=False))  # chaining off, then abort
+            self._pdata.active(0)
+            self._preload.active(0)
+            self.schedule = None
+            self._group = None
         self.source = DIRECT
 
     # -- pins ------------------------------------------------------------------
@@ -345,6 +421,15 @@ class PulseEngine:
 
     def _stop_levels(self):
         self._dac.active(0)
+        if self._levels_on == GROUP:
+            self._copy.config(ctrl=self._feed_ctrl[1])  # chaining off first: no abort re-arms another
+            self._tick.config(ctrl=self._drain_ctrl[1])
+            self._rearm.config(ctrl=self._rearm_ctrl[1])
+            for channel in (self._copy, self._lreload, self._tick, self._rearm):
+                channel.active(0)
+            self._group_levels = None
+            self._lring_sent = False
+            self._levels_on = False
         if self._levels_on:
             self._tick.config(ctrl=self._tick_ctrl[1])  # no chaining: the abort cannot re-arm the other
             self._copy.config(ctrl=self._copy_ctrl[1])
@@ -450,6 +535,14 @@ class PulseEngine:
 
     def _prepare(self, timing, program):
         """Both SMs loaded and stopped, the pulse SM's first words queued, DACs set."""
+        self._load_sms()
+        self._program = program
+        self._next_level = self.level_word(program)
+        self._start_levels(self._next_level)
+        self._pulse.put(array("I", pulse_words(timing)))
+
+    def _load_sms(self):
+        """Rate and pulse SMs loaded, stopped, FIFOs empty, the rate flag clear."""
         self._stop_dma()
         self._rate.init(rate_pio, freq=self.sys_hz)
         self._pulse.init(
@@ -462,10 +555,123 @@ class PulseEngine:
         # STATUS = all ones while fewer than UPDATE_WORDS words are queued (TX level)
         machine.mem32[execctrl] = (machine.mem32[execctrl] & ~0x3F) | UPDATE_WORDS
         machine.mem32[_PIO_BASE[self._pio] + _IRQ] = 1 << self._rate_index  # clear stale flag
-        self._program = program
-        self._next_level = self.level_word(program)
-        self._start_levels(self._next_level)
-        self._pulse.put(array("I", pulse_words(timing)))
+
+    # -- groups ------------------------------------------------------------------
+    def group_guard(self):
+        """Cycles every group slot keeps free after its pulse: the minimum rest,
+        and the time the DAC needs to latch the next slot's levels."""
+        rest = self.board["limits"]["min_rest_us"] * (self.sys_hz // 1000000)
+        return max(rest, self._dac_wait, _TAIL_CYCLES)
+
+    def start_group(self, timings, programs):
+        """Interleave several tonic programs (group_schedule): each pulses at its
+        own period, its own widths, contacts and levels; the first slot's pulse
+        comes one wrap interval after the start. Returns the schedule, or raises
+        StimError (FIT, RANGE, VALUE) as group_schedule.build."""
+        if self.state != IDLE:
+            raise RuntimeError("engine is " + self.state)
+        schedule = group_schedule.build(timings, self.group_guard(), self.sys_hz)
+        levels = [self.level_word(p) for p in programs]
+        self._load_sms()
+        base = self._train_addr
+        slots = len(schedule.starts)
+        intervals = schedule.intervals()
+        for k in range(slots):
+            member = schedule.members[k]
+            machine.mem32[base + 4 * (_GROUP_RATE + k)] = interval_word(intervals[k])
+            words = pulse_words(timings[member])
+            for w in range(UPDATE_WORDS):
+                machine.mem32[base + 4 * (_GROUP_PULSE + UPDATE_WORDS * k + w)] = words[w]
+        self.schedule = schedule
+        self._group = (timings, programs)
+        self._program = programs[schedule.members[0]]
+        self._start_group_levels(schedule, levels)
+        # the pulse-word stream: the pulse SM finds slot 0's 4 words when it starts
+        pulse_at = base + 4 * _GROUP_PULSE
+        machine.mem32[self._word_addr(_PULSE_PTR)] = pulse_at
+        self._pdata.config(read=pulse_at, count=UPDATE_WORDS * slots, ctrl=self._pdata_ctrl, trigger=True)
+        while self._pulse.tx_fifo() < UPDATE_WORDS:
+            pass  # a few cycles: the DMA fills the FIFO
+        self._run_dma(base + 4 * _GROUP_RATE, slots, True)
+        self.source = GROUP
+        self._go(None)
+        return schedule
+
+    def _level_ring(self, index, schedule, levels):
+        """Write level ring `index`: word k is slot k + 1's CC word (the DAC SM
+        takes it at the end of slot k's pulse). Returns its address."""
+        at = self._train_addr + 4 * _GROUP_LEVELS[index]
+        slots = len(schedule.starts)
+        for k in range(slots):
+            machine.mem32[at + 4 * k] = levels[schedule.members[(k + 1) % slots]]
+        return at
+
+    def _start_group_levels(self, schedule, levels):
+        """Slot 0's levels into CC now; the DAC SM (dac_group_pio) then takes
+        each next slot's CC word from a looped DMA ring at every pulse end, and
+        tick (re-armed by rearm after every word) writes it into CC."""
+        self._stop_levels()
+        first = levels[schedule.members[0]]
+        machine.mem32[self._cc_reg] = first
+        self._level = self._next_level = first
+        self._landing = False
+        self._dac.init(dac_group_pio, freq=self.sys_hz, in_base=machine.Pin(self._sync_pin))
+        self._lring = 0
+        machine.mem32[self._word_addr(_LEVEL_PTR)] = self._level_ring(0, schedule, levels)
+        self._tick.config(read=self._rx_reg, write=self._cc_reg, count=_COUNT_FOREVER, ctrl=self._drain_ctrl[0])
+        sink = self._word_addr(_SINK)
+        self._rearm.config(read=sink, write=sink, count=1, ctrl=self._rearm_ctrl[0])
+        self._copy.config(write=self._dac_tx_reg, count=len(schedule.starts), ctrl=self._feed_ctrl[0])
+        self._tick.active(1)  # waits for the DAC SM's first word
+        self._lreload.active(1)  # points the feeder at ring 0 and starts it
+        self._levels_on = GROUP
+
+    def update_group(self, timings, programs):
+        """A running group's new settings. Levels alone (the same widths,
+        contacts and rates) go into the other level ring, taken whole at the
+        end of a pass of the ring: every pulse keeps its own slot's words with
+        its levels from one setting or the other. Anything else finishes the
+        pulse under way and restarts the schedule."""
+        if self.state == RESTARTING:
+            self._restart_group = (timings, programs)
+            return self.poll()
+        if self.state != RUNNING or self.source != GROUP:
+            raise RuntimeError("no group is running")
+        running = self._group
+        assert running is not None
+        same = len(timings) == len(running[0])
+        for i in range(len(timings) if same else 0):
+            if timings[i] != running[0][i] or programs[i].asym != running[1][i].asym:
+                same = False
+        if not same:
+            group_schedule.build(timings, self.group_guard(), self.sys_hz)  # refuse before stopping
+            self._pacers_off()
+            self._restart_group = (timings, programs)
+            self.state = RESTARTING
+            return self.poll()
+        self._group = (timings, programs)
+        self._group_levels = [self.level_word(p) for p in programs]
+        return self.poll()
+
+    def _lring_taken(self):
+        assert self.schedule is not None
+        start = self._train_addr + 4 * _GROUP_LEVELS[self._lring]
+        read = machine.mem32[_DMA_BASE + _DMA_CH_STRIDE * _channel(self._copy)]
+        return start <= read <= start + 4 * len(self.schedule.starts)
+
+    def _poll_group(self):
+        if self._lring_sent:
+            if not self._lring_taken():
+                return False
+            self._lring_sent = False
+        if self._group_levels is not None:  # one ring in flight at a time: the latest waits
+            self._lring = 1 - self._lring
+            at = self._level_ring(self._lring, self.schedule, self._group_levels)
+            machine.mem32[self._word_addr(_LEVEL_PTR)] = at
+            self._group_levels = None
+            self._lring_sent = True
+            return False
+        return True
 
     def _arm_trigger(self, timing):
         """The trigger SM paces the pulse SM instead of the rate SM: period in
@@ -501,7 +707,8 @@ class PulseEngine:
         self._steps = []
         self._sent = False
         self._next = None
-        self._settled(timing)
+        if timing is not None:  # (a group: see start_group)
+            self._settled(timing)
         self._dac.active(1)  # watching the sync pin before the first pulse
         self._pulse.active(1)
         (self._trigger if self.source == TRIGGER else self._rate).active(1)
@@ -517,6 +724,8 @@ class PulseEngine:
             raise RuntimeError("engine is " + self.state)
         if self.source == TRAIN:
             raise RuntimeError("a custom train is running: stop it first")
+        if self.source == GROUP:
+            raise RuntimeError("a group is running: use update_group")
         word = self.level_word(program)
         moving = word != self._next_level or self._next_level != self._level or not self._level_landed()
         asym_changes = self._program is not None and program.asym != self._program.asym
@@ -588,13 +797,20 @@ class PulseEngine:
             if not self.pulse_sm_idle():
                 return False
             self._pulse.active(0)
+            self.state = IDLE
+            group = self._restart_group
+            if group is not None:
+                self._restart_group = None
+                self.start_group(*group)
+                return True
             timing, program = self._restart_timing, self._restart_program
             self._restart_timing = self._restart_program = None
-            self.state = IDLE
             self.start(timing, program)
             return True
         if self.state != RUNNING:
             return True
+        if self.source == GROUP:
+            return self._poll_group()
         if self._train_done():
             self._train_end = 0
             return self.stop()
@@ -636,6 +852,8 @@ class PulseEngine:
         restart included) and its DAC levels have reached PWM CC."""
         if self.state == RESTARTING or self._steps or self._next is not None:
             return True
+        if self.source == GROUP:
+            return self._lring_sent or self._group_levels is not None
         return not self._level_landed()
 
     def stop(self):
@@ -674,4 +892,5 @@ class PulseEngine:
         self._sent = False
         self._next = None
         self._restart_timing = self._restart_program = None
+        self._restart_group = None
         self.state = IDLE

@@ -137,6 +137,18 @@ def dac_sync_pio():
     push(noblock)  # one word: the DMA copies the prepared levels into PWM CC
 
 
+@rp2.asm_pio()
+def dac_group_pio():
+    # A group of programs (pulse_engine.start_group): each pulse end takes the
+    # next slot's levels from the TX FIFO (a DMA ring keeps it full) and
+    # pushes them for the DMA that writes PWM CC.
+    wait(1, pin, 0)  # a pulse
+    wait(0, pin, 0)  # its end
+    pull()  # 1  the next slot's CC word
+    mov(isr, osr)  # 1
+    push(noblock)  # 1
+
+
 def interval_word(cycles, silent=False):
     """FIFO word for one rate-SM interval of `cycles` (pulse at its end unless silent)."""
     count = cycles - (SILENT_OVERHEAD if silent else RATE_OVERHEAD)
