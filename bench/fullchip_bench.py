@@ -43,6 +43,28 @@ MIX = (
     "SET amp=99mA",  # refused
     "DIAG",
 )
+# --group: four programs interleaved, running, adjusted (issue 16's fit on a Pico)
+GROUP_MIX = (
+    "PROGRAM 2",
+    "SET amp=1mA pw=60us rate=100Hz cathodes=2 anodes=3 ramp=0ms",
+    "PROGRAM 3",
+    "SET amp=1.5mA pw=100us rate=50Hz cathodes=4 anodes=5 ramp=0ms",
+    "PROGRAM 4",
+    "SET amp=800uA pw=80us rate=100Hz cathodes=6 anodes=7 ramp=0ms",
+    "PROGRAM 1",
+    "SET amp=1mA rate=100Hz ramp=0ms",
+    "GROUP mix 1,2,3,4",
+    "GROUP mix",
+    "ON",
+    "STATUS",
+    "AMP UP ALL",
+    "AMP DOWN ALL",
+    "PROGRAM 2",
+    "AMP UP",
+    "DIAG",
+    "STOP",
+    "DIAG",
+)
 
 
 class Timing:
@@ -91,8 +113,11 @@ def _deploy(port: str, key: Path) -> None:
         raise SystemExit(f"deploy failed:\n{result.stdout}{result.stderr}")
 
 
-def _session(port: str, key: bytes, rounds: int, timing: Timing) -> tuple[dict[str, list[int]], list[dict[str, str]]]:
-    """The command mix, one command at a time; (round trips per command, DIAG answers)."""
+def _session(
+    port: str, key: bytes, rounds: int, timing: Timing, group: bool = False
+) -> tuple[dict[str, list[int]], list[dict[str, str]]]:
+    """The command mix, one command at a time (then GROUP_MIX with `group`);
+    (round trips per command, DIAG answers)."""
     by_command: dict[str, list[int]] = {}
     diags = []
     with Programmer(port, timeout=ANSWER_S) as board:
@@ -108,6 +133,17 @@ def _session(port: str, key: bytes, rounds: int, timing: Timing) -> tuple[dict[s
                 by_command.setdefault(name, []).append(timing.round_trips[-1])
                 if line == "DIAG":
                     diags.append(_pairs(answer))
+        previous = ""
+        for line in GROUP_MIX if group else ():
+            count = len(timing.round_trips)
+            answer = board.send(line)
+            assert len(timing.round_trips) == count + 1, "one answer, one round trip"
+            name = "group: " + " ".join(line.split()[:2]).split("=")[0]
+            by_command.setdefault(name, []).append(timing.round_trips[-1])
+            if line == "DIAG":
+                diags.append(_pairs(answer))
+                print(f"DIAG with the group {'stopped' if previous == 'STOP' else 'running'}: {answer}")
+            previous = line
     return by_command, diags
 
 
@@ -145,7 +181,9 @@ async def _bench(args) -> None:
     assert ready is not None
     print(f"boot to EVT READY (from flash): {_ms(ready)} emulated, {time.monotonic() - wall:.1f} s wall")
     emu0, wall0s, cpu0s = board.emulated_ns, time.monotonic(), time.process_time()
-    by_command, diags = await asyncio.to_thread(_session, port, load_key(str(key_file)), args.rounds, timing)
+    by_command, diags = await asyncio.to_thread(
+        _session, port, load_key(str(key_file)), args.rounds, timing, args.group
+    )
     emu, wall_s, cpu_s = board.emulated_ns - emu0, time.monotonic() - wall0s, time.process_time() - cpu0s
     await board.stop()
     count = sum(len(rtts) for rtts in by_command.values())
@@ -170,6 +208,7 @@ def main() -> None:
     parser.add_argument("--flash", help="a flash file with the firmware deployed (else: deploy first)")
     parser.add_argument("--key", help="its device key file (with --flash)")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the command mix (default: 3)")
+    parser.add_argument("--group", action="store_true", help="then a group of four programs, run and adjusted")
     args = parser.parse_args()
     if bool(args.flash) != bool(args.key):
         parser.error("--flash and --key go together")

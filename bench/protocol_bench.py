@@ -2,7 +2,7 @@
 (p50/p99), commands per second (one at a time, and pipelined), and the
 firmware's MicroPython heap over 10,000 commands.
 
-    .venv/bin/python bench/protocol_bench.py [--commands 10000] [--heap 272K]
+    .venv/bin/python bench/protocol_bench.py [--commands 10000] [--heap 288K]
 
 Prints its expected duration first and a progress line every 10 s. Exit
 status 1 when the board answers a line with neither OK nor ERR, with ERR

@@ -5,7 +5,7 @@ PROGRAM/GROUP, TRAIN CLEAR/ADD/PLAY, LIMITS, LOG, DIAG and garbage (NUL,
 non-ASCII, overlong and blank lines). Every line must get one answer, in
 order, with the code the mix expects for it (each refusal included).
 
-    .venv/bin/python bench/soak_bench.py [--commands 100000] [--window 8] [--heap 272K]
+    .venv/bin/python bench/soak_bench.py [--commands 100000] [--window 8] [--heap 288K]
 
 Prints its expected duration first and a progress line every --progress
 seconds; then commands sent, answers, failures, throughput, and the

@@ -885,16 +885,22 @@ class Session:
         for call in calls[self._seen_calls :]:
             if call[0] == "stop":
                 continue
-            program = call[2]
-            try:
-                program.validate(limits, count)
-                safety.check(program, self.board["safety"])
-            except StimError as e:
-                self.fail(f"the engine got a program outside the limits ({e}): {program.as_dict()!r}")
-            if self.patient_only:
-                why = allowed_for_patient(program, self.baseline)
-                if why:
-                    self.fail(f"the engine got a program the clinician did not allow: {why}")
+            programs = call[2] if call[0] in ("start_group", "update_group") else (call[2],)
+            if len(programs) > 1:
+                try:
+                    safety.check_group(programs, self.board["safety"])
+                except StimError as e:
+                    self.fail(f"the engine got a group outside the combined limits ({e})")
+            for program in programs:
+                try:
+                    program.validate(limits, count)
+                    safety.check(program, self.board["safety"])
+                except StimError as e:
+                    self.fail(f"the engine got a program outside the limits ({e}): {program.as_dict()!r}")
+                if self.patient_only:
+                    why = allowed_for_patient(program, self.baseline)
+                    if why:
+                        self.fail(f"the engine got a program the clinician did not allow: {why}")
         self._seen_calls = len(calls)
 
     def _remember(self, data):

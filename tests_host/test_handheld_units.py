@@ -22,7 +22,7 @@ def snapshot(**status_changes):
         Status.parse(text),
         limits={"program": "1", "amp_min": "1000uA", "amp_max": "4000uA", "pw_min": "10us", "patient": "amp,pw"},
         programs={"active": "1", "1": "tonic", "2": "burst", "3": "P3"},
-        groups={"active": "walking", "walking": "2", "sitting": "1"},
+        groups={"active": "walking", "walking": "2", "sitting": "1", "mix": "1,2,3"},
         adaptive={"enabled": "1", "posture": "supine", "upright": "1:2400uA", "supine": "-", "max_supine": "1500uA"},
     )
 
@@ -41,9 +41,9 @@ def test_ramp_progress_only_during_a_ramp():
 def test_lists_mark_the_active_program_and_group_and_the_next_group_cycles():
     snap = snapshot()
     assert model.program_list(snap) == [(1, "tonic", True), (2, "burst", False), (3, "P3", False)]
-    assert model.group_list(snap) == [("sitting", 1, False), ("walking", 2, True)]
-    assert model.next_group(snap) == "sitting"  # after walking, around to the first
-    assert model.next_group(snapshot(group="-")) == "sitting"
+    assert model.group_list(snap) == [("mix", (1, 2, 3), False), ("sitting", (1,), False), ("walking", (2,), True)]
+    assert model.next_group(snap) == "mix"  # after walking, around to the first
+    assert model.next_group(snapshot(group="-")) == "mix"
     assert model.next_group(model.Snapshot(snap.status)) is None  # no groups
 
 

@@ -262,3 +262,23 @@ def test_sr_without_sigrok_cli_is_a_clear_error(tmp_path, capsys, monkeypatch):
     sr.write_bytes(b"PK")
     assert main(["measure", str(sr)]) == 2
     assert "SIGROK reading .sr files needs sigrok-cli" in capsys.readouterr().err
+
+
+def test_a_group_is_reported_per_program(tmp_path, capsys):
+    """Two programs interleaved (40 Hz beside 1 kHz): the summary gives each
+    its own period, however their pulses alternate."""
+    from stim_program import timing
+
+    path = tmp_path / "g.vcd"
+    session = EngineSession("pico", trace_path=str(path))
+    fast, _ = session.program(amp_ua=1500, pw_us=90, rate_hz=1000, cathodes=(2,), anodes=(3,))
+    slow, _ = session.program(amp_ua=4000, pw_us=300, rate_hz=40, cathodes=(5,), anodes=(4,))
+    schedule = session.engine.start_group([timing(p, 125_000_000) for p in (fast, slow)], [fast, slow])
+    session.run(3 * schedule.period)
+    session.close()
+    assert main(["measure", str(path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("per program"))
+    own = {(r[0], r[1]): (int(r[2]), r[3]) for r in (line.split() for line in lines[at + 1 :]) if len(r) == 4}
+    assert own[("2", "3")][1] == "1000.000/1000.000/1000.000" and own[("2", "3")][0] >= 74
+    assert own[("5", "4")] == (3, "25000.000/25000.000/25000.000")

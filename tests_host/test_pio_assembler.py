@@ -65,6 +65,13 @@ count:
     wait 0 pin 0
     push noblock
 """,
+    "dac_group_pio": """
+    wait 1 pin 0
+    wait 0 pin 0
+    pull
+    mov isr, osr
+    push noblock
+""",
 }
 
 

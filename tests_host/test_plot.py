@@ -115,3 +115,27 @@ def test_parse_time():
         800,
         2_000_000_000,
     ]
+
+
+def test_a_group_gets_one_lane_per_program_with_its_own_rate(tmp_path):
+    from stim_program import timing
+
+    path = tmp_path / "g.vcd"
+    session = EngineSession("pico", trace_path=str(path))
+    fast, _ = session.program(amp_ua=1000, pw_us=60, rate_hz=500, cathodes=(0,), anodes=(1,))
+    slow, _ = session.program(amp_ua=3000, pw_us=200, rate_hz=100, cathodes=(4,), anodes=(5,))
+    schedule = session.engine.start_group([timing(p, 125_000_000) for p in (fast, slow)], [fast, slow])
+    session.run(4 * schedule.period)
+    session.close()
+    pulses = _pulses(path)
+    data = session_data(pulses)
+    assert data["lanes"] == ["E0- E1+", "E4- E5+"]
+    by_lane = {0: set(), 1: set()}
+    for lane, rate, amp in zip(data["lane"], data["rate_hz"], data["amp_ua"], strict=True):
+        if rate is not None:
+            by_lane[lane].add(round(rate, 6))
+        assert amp == pytest.approx((25 if lane == 0 else 74) * STEP_UA, abs=0.5)
+    assert by_lane == {0: {500.0}, 1: {100.0}}  # each program's own rate, not the gap to the other's pulse
+    out = tmp_path / "g.png"
+    assert main(["plot", str(path), "-o", str(out)]) == 0
+    assert out.stat().st_size > 10_000

@@ -91,6 +91,7 @@ def test_exception_in_the_loop_stops_stimulation_logs_and_keeps_answering(tmp_pa
         with serial.Serial(sim.port, timeout=10) as port:  # and the board still works
             raw_login(port)
             assert exchange(port, "ON").startswith("OK state=on")
+            sim.run_for(0.05)  # pulses again: the board's own time, however slowly the host sends STOP
             assert exchange(port, "STOP").startswith("OK ")
             sim.run_for(0.2)
     assert_outputs_low_and_balanced(trace)

@@ -126,13 +126,15 @@ class Commands:
         values = slot.program.as_dict()
         for key in slot.settings:
             values[key] = slot.settings[key]
-        text = "state=%s pending=%d %s program=%d name=%s group=%s role=%s phase=%s out_amp=%duA stop=%s" % (
+        numbers = therapy.numbers()
+        text = "state=%s pending=%d %s program=%d name=%s group=%s members=%s role=%s phase=%s out_amp=%duA stop=%s" % (
             stim.state(),
             1 if stim.pending() else 0,
             protocol.format_settings(values),
             slot.number,
             slot.name,
             therapy.group or "-",
+            _numbers(numbers) if numbers else "%d" % slot.number,
             self.role(now),
             stim.phase or "-",
             stim.output_amp_ua(),
@@ -239,7 +241,8 @@ class Commands:
         self._no_args(args)
         was_on = self.stim.on
         if not was_on:
-            self._lead_refuse(self.therapy.program())
+            for slot in self.therapy.members():
+                self._lead_refuse(slot.program)
         self.stim.start(now)
         if not was_on:
             program = self.therapy.program()
@@ -262,17 +265,26 @@ class Commands:
         return self.status(now)
 
     def _amp(self, args, now, role):
-        if len(args) != 1 or args[0].upper() not in ("UP", "DOWN"):
-            raise StimError(protocol.E_SYNTAX, "use AMP UP or AMP DOWN")
-        self._changed(self.therapy.step_amplitude(1 if args[0].upper() == "UP" else -1, role), now)
-        self._accepted("AMP", role, "amp=%duA" % self.therapy.program().amp_ua, now)
+        """AMP UP|DOWN: the active program (a group's focused member); AMP UP|DOWN
+        ALL: every member of the running group, ratios kept (GroupAdjust)."""
+        every = len(args) == 2 and args[1].upper() == "ALL"
+        if not (len(args) == 1 or every) or args[0].upper() not in ("UP", "DOWN"):
+            raise StimError(protocol.E_SYNTAX, "use AMP UP, AMP DOWN, AMP UP ALL or AMP DOWN ALL")
+        direction = 1 if args[0].upper() == "UP" else -1
+        therapy = self.therapy
+        self._changed(therapy.step_group(direction, role) if every else therapy.step_amplitude(direction, role), now)
+        amps = ",".join(["%d" % slot.program.amp_ua for slot in therapy.members()])
+        self._accepted("AMP", role, "amp=%suA" % amps if every else "amp=%duA" % therapy.program().amp_ua, now)
         return self.status(now)
 
     def _program(self, args, now, role):
         if len(args) != 1 or not protocol.is_number(args[0], 2):
             raise StimError(protocol.E_SYNTAX, "use PROGRAM <1..%d>" % SLOTS)
-        self.report = self.therapy.select(int(args[0]))
-        self.stim.restart(now)
+        if self.therapy.focus(int(args[0])):  # a member of the running group: nothing else changes
+            self.report = self.therapy.check(self.therapy.program())
+        else:
+            self.report = self.therapy.select(int(args[0]))
+            self.stim.restart(now)
         slot = self.therapy.active
         self._accepted("PROGRAM", role, "program=%d name=%s" % (slot.number, slot.name), now)
         return self.status(now)
@@ -289,18 +301,24 @@ class Commands:
             detail = "select=%s program=%d" % (args[0], self.therapy.active.number)
             self._accepted("GROUP", role, detail, now)
             return self.status(now)
-        if len(args) == 2 and protocol.is_number(args[1], 2):
+        numbers = _parse_numbers(args[1]) if len(args) == 2 else None
+        if numbers is not None:
             self._clinician(role, "defining a group")
             name = protocol.parse_name("group", args[0])
-            self.therapy.define_group(name, int(args[1]))
-            self._accepted("GROUP", role, "define=%s program=%d" % (name, int(args[1])), now)
+            running = self.therapy.members()
+            self.therapy.define_group(name, numbers)
+            if self.therapy.members() != running:  # the selected group changed its members
+                self.stim.restart(now)
+            self._accepted("GROUP", role, "define=%s program=%s" % (name, _numbers(numbers)), now)
             return self._groups((), now, role)
-        raise StimError(protocol.E_SYNTAX, "use GROUP <name> to select, GROUP <name> <program> to define")
+        raise StimError(
+            protocol.E_SYNTAX, "use GROUP <name> to select, GROUP <name> <program>[,<program>...] to define (1..4)"
+        )
 
     def _groups(self, args, now, role):
         self._no_args(args)
         groups = self.therapy.groups
-        listed = " ".join(["%s=%d" % (name, groups[name]) for name in sorted(groups)])
+        listed = " ".join(["%s=%s" % (name, _numbers(groups[name])) for name in sorted(groups)])
         return ("active=%s %s" % (self.therapy.group or "-", listed)).strip()
 
     def _restore(self, args, now, role):
@@ -403,6 +421,8 @@ class Commands:
         adaptive.posture = posture
         target = adaptive.target(posture, therapy.amp_window)
         self.log_event("POSTURE", DEVICE, posture, now)
+        if therapy.numbers() is not None:
+            return "POSTURE " + posture  # a group of several programs: AdaptiveStim leaves it (THERAPY.md)
         active = therapy.active.number
         if target is None:
             limit = adaptive.limit(posture, therapy.amp_window(active)[1])
@@ -511,3 +531,18 @@ class Commands:
         for seq, boot, uptime_ms, kind, who, detail in records:
             parts.append(" | %d,%d,%d,%s,%s,%s" % (seq, boot, uptime_ms, kind, who, detail or "-"))
         return tuple(parts)
+
+
+def _numbers(numbers):
+    return ",".join(["%d" % n for n in numbers])
+
+
+def _parse_numbers(text):
+    """'1,2,3' -> (1, 2, 3); None unless 1..4 numbers of 1..2 digits."""
+    parts = text.split(",")
+    if not 1 <= len(parts) <= 4:
+        return None
+    for part in parts:
+        if not protocol.is_number(part, 2):
+            return None
+    return tuple(int(part) for part in parts)

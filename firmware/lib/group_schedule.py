@@ -20,6 +20,19 @@ MAX_PROGRAMS = 4
 MAX_SLOTS = 64  # pulses per schedule period (the engine keeps room for this many)
 
 
+_DAC_LATENCY = 64  # cycles from a pulse end to the CC write, with margin (as pulse_engine)
+
+
+def guard_cycles(board, sys_hz):
+    """Cycles every slot keeps free after its pulse: the minimum rest, and one
+    PWM period (the DAC latches the next slot's levels at a wrap) plus the
+    DMA's latency. From the board profile; the engine checks its own."""
+    rest = board["limits"]["min_rest_us"] * (sys_hz // 1000000)
+    dac = board.get("dac")
+    latch = (sys_hz + dac["pwm_freq_hz"] - 1) // dac["pwm_freq_hz"] + _DAC_LATENCY if dac else 0
+    return max(rest, latch, 16)
+
+
 class Schedule:
     def __init__(self, period, starts, members, periods):
         self.period = period

@@ -64,7 +64,6 @@ restarts it (one period is longer).
 import time
 from array import array
 
-import group_schedule
 import machine
 import rp2
 from pulse_pio import (
@@ -126,7 +125,7 @@ _DMA_WORDS = _SINK + 3
 # GROUP: word offsets in the train buffer (a group and a train never run
 # together): rate words, 4 pulse words per slot, two level rings (a spare word
 # between them, so that "the end of ring 0" never reads as "the start of ring 1").
-_SLOTS = group_schedule.MAX_SLOTS
+_SLOTS = 64  # group_schedule.MAX_SLOTS (imported only when a group starts)
 _GROUP_RATE = 0
 _GROUP_PULSE = _SLOTS
 _GROUP_LEVELS = (5 * _SLOTS, 6 * _SLOTS + 1)
@@ -560,8 +559,9 @@ class PulseEngine:
     def group_guard(self):
         """Cycles every group slot keeps free after its pulse: the minimum rest,
         and the time the DAC needs to latch the next slot's levels."""
-        rest = self.board["limits"]["min_rest_us"] * (self.sys_hz // 1000000)
-        return max(rest, self._dac_wait, _TAIL_CYCLES)
+        import group_schedule
+
+        return max(group_schedule.guard_cycles(self.board, self.sys_hz), self._dac_wait, _TAIL_CYCLES)
 
     def start_group(self, timings, programs):
         """Interleave several tonic programs (group_schedule): each pulses at its
@@ -570,6 +570,10 @@ class PulseEngine:
         StimError (FIT, RANGE, VALUE) as group_schedule.build."""
         if self.state != IDLE:
             raise RuntimeError("engine is " + self.state)
+        import group_schedule
+
+        if group_schedule.MAX_SLOTS > _SLOTS:
+            raise ValueError("group_schedule.MAX_SLOTS exceeds the engine's room")
         schedule = group_schedule.build(timings, self.group_guard(), self.sys_hz)
         levels = [self.level_word(p) for p in programs]
         self._load_sms()
@@ -644,6 +648,8 @@ class PulseEngine:
             if timings[i] != running[0][i] or programs[i].asym != running[1][i].asym:
                 same = False
         if not same:
+            import group_schedule
+
             group_schedule.build(timings, self.group_guard(), self.sys_hz)  # refuse before stopping
             self._pacers_off()
             self._restart_group = (timings, programs)

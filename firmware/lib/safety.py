@@ -29,7 +29,7 @@ from stim_program import E_CONTACTS, E_VALUE, StimError
 E_LIMIT = "LIMIT"  # stable error code: an absolute safety limit stopped the program
 
 # Defaults for boards/*.json "safety"; a key missing there takes its default.
-DEFAULTS = {
+DEFAULTS = {  # type: dict
     "max_amplitude_ua": 20000,  # backstop below the 25.5 mA DAC full scale
     "max_charge_nc": 4000,  # per phase, all contacts together
     "electrode_area_mm2": 6,  # geometric area of one contact (1.27 mm x 1.5 mm ring: 5.98 mm2)
@@ -37,6 +37,11 @@ DEFAULTS = {
     "max_shannon_k_x100": 185,  # Shannon k = log10(D) + log10(Q) <= 1.85
     "max_rate_hz": 10000,
     "max_duty_permille": 600,  # rate x pw x (1 + asym): 10 kHz, 30 us biphasic = 600
+    # Charge per second through one contact (one phase), summed over every
+    # program of a group that uses it. None: what amplitude and duty already
+    # bound for one program (max_amplitude_ua x max_duty_permille / 2000, 6000
+    # with these defaults); a profile may set it lower.
+    "max_contact_uc_s": None,
 }
 # Order of the checks (and of the keys in messages about a bad safety table)
 KEYS = (
@@ -47,6 +52,7 @@ KEYS = (
     "max_density_uc_cm2",
     "max_shannon_k_x100",
     "max_duty_permille",
+    "max_contact_uc_s",
 )
 
 
@@ -57,6 +63,8 @@ def limits(safety=None):
         for key in KEYS:
             if key in safety:
                 table[key] = safety[key]
+    if table["max_contact_uc_s"] is None and _is_int(table["max_amplitude_ua"]) and _is_int(table["max_duty_permille"]):
+        table["max_contact_uc_s"] = (table["max_amplitude_ua"] * table["max_duty_permille"] + 1999) // 2000
     for key in KEYS:
         value = table[key]
         if not _is_int(value) or (value <= 0 and key != "max_shannon_k_x100"):
@@ -136,6 +144,8 @@ def check(program, safety=None):
             % (_ceil_div(busy, 1000), lim["max_duty_permille"], pulses, pw, asym),
         )
 
+    _check_contacts((program,), lim, "")
+
     return {
         "charge_nc": _round_div(q_pc, 1000),
         "density_nc_cm2": _round_div(q_pc, per_10),
@@ -143,6 +153,43 @@ def check(program, safety=None):
         "shannon_k_x100": (_floor_log10(num, den, 200) + 1) // 2 if num else None,
         "duty_permille": _round_div(busy, 1000),
     }
+
+
+def check_group(programs, safety=None):
+    """The combined limits of programs run together, interleaved (each has
+    passed check() on its own): duty over all their pulses, and the charge
+    per second at each contact summed over every program that uses it
+    (max_contact_uc_s). StimError LIMIT."""
+    lim = limits(safety)
+    busy = 0
+    for p in programs:
+        busy += p.rate_hz * p.pw_us * (1 + p.asym) * getattr(p, "burst_count", 1)
+    if busy > 1000 * lim["max_duty_permille"]:
+        raise StimError(
+            E_LIMIT,
+            "group duty %dpermille > limit %dpermille (all programs' pulses)"
+            % (_ceil_div(busy, 1000), lim["max_duty_permille"]),
+        )
+    _check_contacts(programs, lim, " from the group's programs")
+
+
+def _check_contacts(programs, lim, where):
+    """Charge per second of one phase through each contact (the current
+    shared among a phase's contacts), summed over `programs`."""
+    per_contact = {}  # type: dict  # contact -> pC/s (uA x us x Hz)
+    for p in programs:
+        pulses = p.rate_hz * getattr(p, "burst_count", 1)
+        for contacts in (p.cathodes, p.anodes):
+            share = p.amp_ua * p.pw_us * pulses // len(contacts)
+            for c in contacts:
+                per_contact[c] = per_contact.get(c, 0) + share
+    most = lim["max_contact_uc_s"] * 1000000
+    for c in sorted(per_contact):
+        if per_contact[c] > most:
+            raise StimError(
+                E_LIMIT,
+                "contact %d: %duC/s%s > limit %duC/s" % (c, _ceil_div(per_contact[c], 1000000), where, most // 1000000),
+            )
 
 
 def describe(report):

@@ -113,7 +113,9 @@ def build(profile, engine, key, root=None, clock=None):
     from event_log import E_LOG_OPEN, EventLog, LogError
 
     limits = profile["safety"]
-    therapy = Therapy(profile, lambda program: safety.check(program, limits))
+    therapy = Therapy(
+        profile, lambda program: safety.check(program, limits), lambda programs: safety.check_group(programs, limits)
+    )
     stim = Stimulator(profile, engine, therapy, clock)
     auth = Auth(key, os.urandom)
     commands = Commands(therapy, stim, auth, hello_text(profile), describe_safety=safety.describe)

@@ -17,7 +17,8 @@ defaults must not change a patient's settings.
 
 Schema versions: 1 lacks the program fields "trigger" and
 "trigger_pulses"; 2 has them; 3 adds "adaptive" (AdaptiveStim: on/off, the
-per-posture memory and limits). A record is brought up to SCHEMA by one
+per-posture memory and limits); 4 lets a group name several programs (a
+list; a group of one is still its number). A record is brought up to SCHEMA by one
 function per version in MIGRATIONS, then checked in full by the therapy's
 own checks on a scratch Therapy: each slot as a clinician's change
 (therapy.change: settings, windows, patient keys, and its program and clinic
@@ -38,7 +39,7 @@ import store as store_module
 from stim_program import Program, StimError
 from therapy import CLINICIAN, SLOT_DEFAULTS, Therapy
 
-SCHEMA = 3
+SCHEMA = 4
 E_INVALID = "SETTINGS_INVALID"
 E_VERSION = "SETTINGS_VERSION"
 E_WRITE = "SETTINGS_WRITE"
@@ -66,7 +67,11 @@ def _to_v3(record):
     return record
 
 
-MIGRATIONS = {1: _to_v2, 2: _to_v3}  # version n -> a function from an n record to an n + 1 record
+def _to_v4(record):
+    return record  # a v3 group is one program's number, which v4 still reads
+
+
+MIGRATIONS = {1: _to_v2, 2: _to_v3, 3: _to_v4}  # version n -> a function from an n record to an n + 1 record
 
 
 def migrate(record, version):
@@ -101,7 +106,7 @@ def encode_parts(therapy):
             "active": therapy.active.number,
             "adaptive": {"enabled": adaptive.enabled, "max": adaptive.max_ua, "memory": memory},
             "group": therapy.group,
-            "groups": therapy.groups,
+            "groups": _groups(therapy.groups),
         }
     )
     parts = [(head[:-1] + ',"slots":[').encode()]
@@ -130,6 +135,15 @@ def _slot_field(slot, key):
     if key == "settings":
         return slot.settings
     return slot.window
+
+
+def _groups(groups):
+    """A group of one program as its number (the bytes a v3 record had), several as a list."""
+    out = {}
+    for name in groups:
+        numbers = groups[name]
+        out[name] = numbers[0] if len(numbers) == 1 else list(numbers)
+    return out
 
 
 def _text(value):
@@ -208,7 +222,8 @@ def _build(therapy, record):
     """A scratch Therapy holding the record's settings, each checked as the therapy checks a change."""
     _keys(record, _KEYS, "record")
     board = {"limits": therapy.limits, "contacts": {"count": therapy.contact_count}}
-    scratch = Therapy(board, therapy.safety_check)
+    scratch = Therapy(board, therapy.safety_check, therapy.group_check)
+    scratch.sys_hz, scratch.dac = therapy.sys_hz, therapy.dac  # a group's schedule as the board runs it
     slots = record["slots"]
     if not isinstance(slots, list) or len(slots) != len(scratch.slots):
         raise StimError(E_INVALID, "need %d programs" % len(scratch.slots))
@@ -221,7 +236,7 @@ def _build(therapy, record):
     groups = record["groups"]
     _keys(groups, None, "groups")
     for name in sorted(groups):
-        scratch.define_group(_name("group", name), _int(groups[name], "group " + name))
+        scratch.define_group(_name("group", name), _members(groups[name], "group " + name))
     scratch.select(_int(record["active"], "active"))
     _adaptive(scratch, record["adaptive"])
     group = record["group"]
@@ -318,6 +333,14 @@ def _int(value, what):
     if not isinstance(value, int) or isinstance(value, bool):
         raise StimError(E_INVALID, "%s=%r is not an integer" % (what, value))
     return value
+
+
+def _members(value, what):
+    if isinstance(value, list):
+        if not value:
+            raise StimError(E_INVALID, "%s names no program" % what)
+        return tuple(_int(n, what) for n in value)
+    return _int(value, what)
 
 
 def _name(key, value):

@@ -10,6 +10,10 @@ soft-start/soft-stop ramps, on/off cycling, train duration and emergency stop
     stim.glide(now_ms, from_ua)  # steady: move to the program's amplitude in ramp steps
     stim.poll(now_ms)         # from the service loop; returns an event or None
 
+A group of several programs (therapy.members()) runs interleaved on the
+engine (start_group): ramps scale every member's amplitude together, and
+the ramp, cycling and train settings are the first member's.
+
 Phases: ramp_up -> steady -> (cycling: ramp_down -> pause -> ramp_up ...);
 OFF or the end of the train: ramp_down -> stopping -> off. Ramps move the
 amplitude in steps of RAMP_STEP_MS; each step lands between two pulses.
@@ -50,7 +54,7 @@ class Stimulator:
         self._since = 0  # when the phase began (ms)
         self._started = 0  # when the therapy was turned on (train duration)
         self._fraction = (0, 1)  # ramp position: amplitude = target * num / den
-        self._sent = None  # the program last given to the engine
+        self._sent = None  # the program last given to the engine (a group: a tuple of them)
         self._cycle_start = 0  # when the current on-part of a cycle began (ms)
         self._down_from = None  # the program a soft stop is lowering
         self._target = None  # the full-amplitude program last driven
@@ -74,7 +78,13 @@ class Stimulator:
 
     def output_amp_ua(self):
         """The amplitude the pulses have now (ramps included)."""
-        return self._sent.amp_ua if self._sent is not None and self.engine.state != _ENGINE_IDLE else 0
+        sent = self._sent
+        if sent is None or self.engine.state == _ENGINE_IDLE:
+            return 0
+        if isinstance(sent, tuple):  # a group: its member that SET and AMP address
+            members = self.therapy.members()
+            return sent[members.index(self.therapy.active)].amp_ua if self.therapy.active in members else 0
+        return sent.amp_ua
 
     # -- commands -----------------------------------------------------------------------
     def start(self, now):
@@ -139,7 +149,7 @@ class Stimulator:
         if self.phase != STEADY:
             self.apply(now)
             return
-        ramp_ms = self.therapy.active.settings["ramp_ms"] or GLIDE_MS
+        ramp_ms = self.therapy.lead_settings()["ramp_ms"] or GLIDE_MS
         self._glide = (from_ua, now, max(1, ramp_ms // RAMP_STEP_MS))
         self._drive(now)
 
@@ -149,7 +159,7 @@ class Stimulator:
         before = self.state()
         self.engine.poll()
         event = None
-        settings = self.therapy.active.settings
+        settings = self.therapy.lead_settings()
         if self.phase == TRAIN:
             if self.engine.state == _ENGINE_IDLE:  # a one-shot train played its last pulse
                 self.on = False
@@ -204,7 +214,7 @@ class Stimulator:
         if self.phase in (None, PAUSE):
             self.phase = PAUSE if self.on else None
             return
-        if self.therapy.active.settings["ramp_ms"]:
+        if self.therapy.lead_settings()["ramp_ms"]:
             self._begin(RAMP_DOWN, now, keep_fraction=True)
             return
         self.phase = PAUSE if self.on else None
@@ -213,7 +223,7 @@ class Stimulator:
         self.engine.stop()
 
     def _begin(self, phase, now, keep_fraction=False):
-        ramp_ms = self.therapy.active.settings["ramp_ms"]
+        ramp_ms = self.therapy.lead_settings()["ramp_ms"]
         num, den = self._fraction
         steps = max(1, ramp_ms // RAMP_STEP_MS)
         done = 0  # steps of the new ramp already covered
@@ -227,7 +237,7 @@ class Stimulator:
             if ramp_ms == 0:
                 self.phase = STEADY
         else:
-            self._down_from = self._target or self.therapy.program()  # what the soft stop lowers
+            self._down_from = self._target or self._targets()  # what the soft stop lowers
         if phase == RAMP_UP and self.engine.state == _ENGINE_STOPPING:
             while self.engine.state == _ENGINE_STOPPING:
                 self.engine.poll()  # at most the rest of one pulse
@@ -241,7 +251,9 @@ class Stimulator:
         """The engine started from idle: count this phase (and a train that began
         now) from its first pulse, one period after the start's own time. The
         start's time and that period (_lead) also end the next pause early."""
-        gap_ms = timing(self._sent, self.sys_hz).tail() * 1000 // self.sys_hz
+        schedule = self.engine.schedule if isinstance(self._sent, tuple) else None
+        first = schedule.intervals()[0] if schedule is not None else timing(self._sent, self.sys_hz).tail()
+        gap_ms = first * 1000 // self.sys_hz
         after = self.clock()
         self._lead = after - before + gap_ms
         shift = after - now + gap_ms
@@ -265,21 +277,31 @@ class Stimulator:
         """(num, den): how far up the amplitude is, in whole ramp steps."""
         if self.phase == STEADY:
             return (1, 1)
-        ramp_ms = self.therapy.active.settings["ramp_ms"]
+        ramp_ms = self.therapy.lead_settings()["ramp_ms"]
         steps = max(1, ramp_ms // RAMP_STEP_MS)
         done = steps if ramp_ms == 0 else max(0, now - self._since) // RAMP_STEP_MS
         if self.phase == RAMP_UP:  # 1/steps at once, one more step every RAMP_STEP_MS
             return (min(steps, done + 1), steps)
         return (max(0, steps - 1 - done), steps)  # (steps-1)/steps at once ... 0: off
 
+    def _targets(self):
+        """What runs at full amplitude: the program, or a group's tuple of them."""
+        members = self.therapy.members()
+        if len(members) > 1:
+            return tuple(slot.program for slot in members)
+        return self.therapy.program()
+
     def _drive(self, now):
         """Give the engine the program at the current ramp position."""
         self._fraction = self._position(now)
         num, den = self._fraction
-        target = self.therapy.program()
+        target = self._targets()
         if self.phase == RAMP_DOWN and self._down_from is not None:
             target = self._down_from
         self._target = target
+        if isinstance(target, tuple):
+            self._drive_group(target, num, den)
+            return
         program = target if num == den else target.copy(amp_ua=target.amp_ua * num // den)
         if self._glide is not None:
             if self.phase != STEADY:
@@ -295,3 +317,21 @@ class Stimulator:
         else:
             return
         self._sent = program
+
+    def _drive_group(self, targets, num, den):
+        """A group: every member at the ramp position, interleaved (a glide moves
+        none of them: AdaptiveStim does not drive groups)."""
+        self._glide = None
+        programs = targets if num == den else tuple(p.copy(amp_ua=p.amp_ua * num // den) for p in targets)
+        if programs == self._sent and self.engine.state != _ENGINE_IDLE:
+            return
+        timings = [timing(p, self.sys_hz) for p in programs]
+        if self.engine.state == _ENGINE_IDLE:
+            self.engine.start_group(timings, programs)
+        elif self.engine.state != _ENGINE_STOPPING:
+            if not isinstance(self._sent, tuple):  # a program ran: the group takes over from a stop
+                return
+            self.engine.update_group(timings, programs)
+        else:
+            return
+        self._sent = programs

@@ -5,6 +5,10 @@ the patient, and clinic settings to restore (pure; MicroPython and CPython).
     therapy.change({"amp_ua": 2500}, CLINICIAN)   # checked as a whole, or StimError
     therapy.change({"amp_ua": 2600}, PATIENT)     # only within the patient's window
     therapy.select(2); therapy.define_group("walking", 2); therapy.select_group("walking")
+    therapy.define_group("mix", (1, 2, 3)); therapy.select_group("mix")  # interleaved
+    therapy.members()                             # the slots that run: 1, 2 and 3
+    therapy.focus(2); therapy.change({"amp_ua": 1800}, PATIENT)  # one member of the group
+    therapy.step_group(1, PATIENT)                # every member, ratios kept (GroupAdjust)
     therapy.restore()                             # back to what the clinician set
 
 A slot holds a full stimulation Program plus its therapy settings (ramp,
@@ -12,10 +16,19 @@ cycling, train duration, amplitude step) and the patient's permissions: the
 keys the patient may change and a min/max window for amp, pw and rate.
 Every change is validated against the board's ranges and absolute safety
 limits (safety.py) before anything is stored.
+
+A group names 1 to 4 programs. A group of several runs them together,
+interleaved (group_schedule): each keeps its own settings and limits, the
+group must fit its schedule and keep the combined limits (group_check), and
+any change to a member is checked with the rest of the group. The active slot
+is then the member that SET, AMP and LIMITS address (focus); ramps, cycling
+and train duration are the first member's.
 """
 
 from adaptive import Adaptive
-from stim_program import E_RANGE, E_VALUE, Program, StimError
+from stim_program import E_RANGE, E_VALUE, Program, StimError, timing
+
+MAX_MEMBERS = 4  # programs in a group (group_schedule.MAX_PROGRAMS; imported only for groups of several)
 
 PATIENT = "patient"
 CLINICIAN = "clinician"
@@ -69,13 +82,16 @@ class Slot:
 
 
 class Therapy:
-    def __init__(self, board, safety_check=None):
+    def __init__(self, board, safety_check=None, group_check=None):
         self.limits = board["limits"]
         self.contact_count = board["contacts"]["count"]
         self.safety_check = safety_check  # callable(program) -> report, raises StimError
+        self.group_check = group_check  # callable(programs): the combined limits, raises StimError
+        self.sys_hz = board.get("sys_clock_hz", 125000000)
+        self.dac = board.get("dac")  # a group's slots leave the DAC time to latch (group_schedule)
         self.slots = [Slot(n + 1, self.limits) for n in range(SLOTS)]
         self.active = self.slots[0]
-        self.groups = {}  # name -> slot number
+        self.groups = {}  # name -> tuple of program numbers
         self.group = None
         self.adaptive = Adaptive()  # AdaptiveStim: per-posture settings and limits
 
@@ -85,6 +101,22 @@ class Therapy:
 
     def setting(self, field):
         return self.active.settings[field]
+
+    def numbers(self):
+        """The selected group's program numbers when it has several, else None."""
+        numbers = self.groups.get(self.group) if self.group is not None else None
+        return numbers if numbers is not None and len(numbers) > 1 else None
+
+    def members(self):
+        """The slots that run: the selected group's when it has several programs, else the active one."""
+        numbers = self.numbers()
+        if numbers is None:
+            return [self.active]
+        return [self.slots[n - 1] for n in numbers]
+
+    def lead_settings(self):
+        """Ramp, cycling and train duration of what runs: the first member's."""
+        return self.members()[0].settings
 
     # -- changes ----------------------------------------------------------------------
     def check(self, program):
@@ -96,8 +128,17 @@ class Therapy:
         """Apply {field: value} to the active slot, all or nothing.
 
         Fields: Program fields, slot settings (step_ua, ramp_ms, ...), the
-        patient's windows (amp_ua_min, ..., rate_hz_max), patient_keys, name."""
+        patient's windows (amp_ua_min, ..., rate_hz_max), patient_keys, name.
+        In a group of several programs the group must still run (check_group)."""
         slot = self.active
+        change = self._prepare(slot, changes, role)
+        numbers = self.numbers()
+        if numbers is not None:
+            self.check_group(numbers, {slot.number: change[0]})
+        return self._commit(slot, change)
+
+    def _prepare(self, slot, changes, role):
+        """The slot's state after `changes`, checked; nothing stored yet."""
         program_changes = {}
         settings = dict(slot.settings)
         window = dict(slot.window)
@@ -140,12 +181,10 @@ class Therapy:
             # The clinic setting takes what the clinician changed, nothing the patient did.
             clinic = slot.clinic.copy(**program_changes)
             self.check(clinic)
-        slot.program = program
-        slot.settings = settings
-        slot.window = window
-        slot.patient_keys = patient_keys
-        slot.name = name
-        slot.clinic = clinic
+        return program, settings, window, patient_keys, name, clinic, report
+
+    def _commit(self, slot, change):
+        slot.program, slot.settings, slot.window, slot.patient_keys, slot.name, slot.clinic, report = change
         return report
 
     def amp_window(self, number):
@@ -159,8 +198,41 @@ class Therapy:
             raise StimError(E_RANGE, "amp=%duA outside %d..%duA" % (amp, low, high))
         return self.change({"amp_ua": amp}, role)
 
+    def step_group(self, direction, role):
+        """GroupAdjust: every member of the group one step up or down together,
+        their ratios kept (each scaled as the active member moves by its step;
+        from 0, each by its own step), each within its own window; all or none."""
+        numbers = self.numbers()
+        if numbers is None:
+            return self.step_amplitude(direction, role)
+        base = self.active.program.amp_ua
+        to = base + direction * self.active.settings["step_ua"]
+        changes = {}
+        for n in numbers:
+            slot = self.slots[n - 1]
+            amp = slot.program.amp_ua
+            amp = (amp * to + base // 2) // base if base else amp + direction * slot.settings["step_ua"]
+            low, high = self.limits["amplitude_ua"]
+            if not low <= amp <= high:
+                raise StimError(E_RANGE, "program %d: amp=%duA outside %d..%duA" % (n, amp, low, high))
+            try:
+                changes[n] = self._prepare(slot, {"amp_ua": amp}, role)
+            except StimError as e:
+                raise StimError(e.code, "program %d: %s" % (n, e.message)) from None
+        self.check_group(numbers, dict((n, changes[n][0]) for n in changes))
+        for n in numbers:
+            self._commit(self.slots[n - 1], changes[n])
+        return changes[self.active.number][6]
+
     def restore(self):
-        """The active program back to the clinician's setting."""
+        """The active program (every member of a running group) back to the clinician's setting."""
+        numbers = self.numbers()
+        if numbers is not None:
+            for n in numbers:
+                self.check(self.slots[n - 1].clinic)
+            self.check_group(numbers, dict((n, self.slots[n - 1].clinic) for n in numbers))
+            for n in numbers:
+                self.slots[n - 1].program = self.slots[n - 1].clinic
         report = self.check(self.active.clinic)
         self.active.program = self.active.clinic
         return report
@@ -174,21 +246,62 @@ class Therapy:
         self.group = None
         return report
 
-    def define_group(self, name, number):
-        if not 1 <= number <= SLOTS:
-            raise StimError(E_NOT_FOUND, "program %d: programs are 1..%d" % (number, SLOTS))
+    def define_group(self, name, numbers):
+        """A group of 1..4 programs (a number or a tuple of them), all or nothing:
+        several must interleave and keep the combined limits (check_group)."""
+        if isinstance(numbers, int):
+            numbers = (numbers,)
+        numbers = tuple(numbers)
+        if not 1 <= len(numbers) <= MAX_MEMBERS:
+            raise StimError(E_RANGE, "a group has 1..%d programs" % MAX_MEMBERS)
+        for number in numbers:
+            if not 1 <= number <= SLOTS:
+                raise StimError(E_NOT_FOUND, "program %d: programs are 1..%d" % (number, SLOTS))
+        if len(set(numbers)) != len(numbers):
+            raise StimError(E_VALUE, "a program is listed twice in the group")
         if name not in self.groups and len(self.groups) >= MAX_GROUPS:
             raise StimError(E_RANGE, "at most %d groups" % MAX_GROUPS)
-        self.groups[name] = number
-        if self.group == name and number != self.active.number:
+        self.check_group(numbers)
+        self.groups[name] = numbers
+        if self.group == name and self.active.number not in numbers:
             self.group = None  # the active program is no longer that group's
 
     def select_group(self, name):
         if name not in self.groups:
             raise StimError(E_NOT_FOUND, "no group %r (groups: %s)" % (name, ",".join(sorted(self.groups)) or "none"))
-        report = self.select(self.groups[name])
+        numbers = self.groups[name]
+        self.check_group(numbers)
+        for n in numbers[1:]:
+            self.check(self.slots[n - 1].program)
+        report = self.select(numbers[0])
         self.group = name
         return report
+
+    def focus(self, number):
+        """The member of the running group that SET, AMP and LIMITS address
+        (the group keeps running); False when `number` is not a member."""
+        numbers = self.numbers()
+        if numbers is None or number not in numbers:
+            return False
+        self.active = self.slots[number - 1]
+        return True
+
+    def check_group(self, numbers, replace=None):
+        """Several programs must interleave (group_schedule: FIT, RANGE, VALUE)
+        and keep the combined limits; `replace`: {number: program} to check
+        instead of what is stored."""
+        if len(numbers) < 2:
+            return
+        import group_schedule  # only for groups of several: a heap that never sees one keeps its bytes
+
+        programs = []
+        for n in numbers:
+            programs.append(replace[n] if replace and n in replace else self.slots[n - 1].program)
+        board = {"limits": self.limits, "dac": self.dac}
+        guard = group_schedule.guard_cycles(board, self.sys_hz)
+        group_schedule.build([timing(p, self.sys_hz) for p in programs], guard, self.sys_hz)
+        if self.group_check is not None:
+            self.group_check(programs)
 
     # -- checks -------------------------------------------------------------------------
     def _slot_value(self, field, value):

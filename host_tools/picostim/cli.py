@@ -186,7 +186,7 @@ def client_command(board, args):
         "groups": board.groups,
         "limits": board.limits,
         "adaptive": lambda: board.adaptive(*args.words),
-        "group": lambda: board.define_group(args.name, args.program),  # with a program number: define
+        "group": lambda: board.define_group(args.name, _numbers(args.program)),  # with program numbers: define
         "train": lambda: train_command(board, args),
     }
     if args.command in queries and (args.command != "group" or args.program is not None):
@@ -202,11 +202,19 @@ def client_command(board, args):
         "stop": board.stop,
         "restore": board.restore,
         "set": lambda: Status.parse(board.command("SET " + " ".join(args.settings))),
-        "amp": lambda: board.amp_up() if args.direction == "up" else board.amp_down(),
+        "amp": lambda: board.amp_up(args.all) if args.direction == "up" else board.amp_down(args.all),
         "program": lambda: board.select_program(args.number),
         "group": lambda: board.select_group(args.name),
     }
     return print_status(board, actions[args.command](), want_json)
+
+
+def _numbers(text: str) -> list[int]:
+    """'1,2,3' -> [1, 2, 3] (GROUP's program list)."""
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise ProgrammerError("SYNTAX", f"programs must be numbers separated by commas, got {text!r}") from None
 
 
 def train_command(board, args):
@@ -387,7 +395,7 @@ def build_parser():
         ("diag", "firmware diagnostics: lines received, uptime (ms), heap (bytes), collections", "", ""),
         ("login", "check the clinician login (challenge-response with the device key)", "picostim login --key k", ""),
         ("programs", "the 8 stored programs: number=name, and the active one", "", ""),
-        ("groups", "the named groups: name=program, and the selected one", "", ""),
+        ("groups", "the named groups: name=programs, and the selected one", "", ""),
         ("limits", "the active program's patient windows (uA, us, Hz) and the keys the patient may change", "", ""),
         ("restore", "the active program back to the clinic settings", "", status_note),
     ):
@@ -408,11 +416,12 @@ def build_parser():
         sub,
         "amp",
         "one amplitude step (the program's step, in uA) up or down, within the patient's window",
-        "picostim amp up",
+        "picostim amp up\n  picostim amp down --all   (every program of the running group, ratios kept)",
         status_note,
         parents=[client, as_json],
     )
     p.add_argument("direction", choices=("up", "down"))
+    p.add_argument("--all", action="store_true", help="every program of the running group together (GroupAdjust)")
     p.set_defaults(func=cmd_client)
     p = command_parser(
         sub, "program", "select a stored program (1..8)", "picostim program 2", status_note, parents=[client, as_json]
@@ -422,13 +431,14 @@ def build_parser():
     p = command_parser(
         sub,
         "group",
-        "select a group by name; with a program number, define it (clinician)",
-        "picostim group walking       (select)\n  picostim group walking 2 --clinician   (define)",
-        "NAME: 1-12 of A-Z a-z 0-9 _ -; PROGRAM: 1..8.",
+        "select a group by name; with program numbers, define it (clinician)",
+        "picostim group walking       (select)\n  picostim group walking 2 --clinician   (define)\n"
+        "  picostim group mix 1,2,3 --clinician   (several programs, run together interleaved)",
+        "NAME: 1-12 of A-Z a-z 0-9 _ -; PROGRAMS: 1 to 4 of 1..8, comma-separated.",
         parents=[client, as_json],
     )
     p.add_argument("name")
-    p.add_argument("program", type=int, nargs="?")
+    p.add_argument("program", nargs="?", metavar="programs")
     p.set_defaults(func=cmd_client)
     p = command_parser(
         sub,

@@ -290,8 +290,38 @@ def groups(pulses):
     return list(found.values())
 
 
+def programs(pulses):
+    """Pulses told apart by their contacts, as a group's interleaved programs
+    are (each has its own): per contact set, in order of first appearance,
+    its count and its own period (start to start of its own pulses)."""
+    found: dict[tuple, dict] = {}
+    for p in pulses:
+        key = (tuple(p.cathodes), tuple(p.anodes))
+        g = found.get(key)
+        if g is None:
+            g = found[key] = {"cathodes": p.cathodes, "anodes": p.anodes, "count": 0, "period_ns": [], "last": None}
+        if g["last"] is not None:
+            g["period_ns"].append(p.start_ns - g["last"])
+        g["last"] = p.start_ns
+        g["count"] += 1
+    for g in found.values():
+        del g["last"]
+    return list(found.values())
+
+
+def interleaved(pulses):
+    """True when pulses of different contact sets alternate (a group runs), not just follow one another."""
+    keys = [(tuple(p.cathodes), tuple(p.anodes)) for p in pulses]
+    changes = sum(1 for a, b in zip(keys, keys[1:], strict=False) if a != b)
+    return changes > 2 * len(set(keys))  # a live change or two is no group
+
+
 def _us(ns):
     return f"{ns / 1000:.3f}"
+
+
+def _period_text(periods):
+    return "-" if not periods else f"{_us(min(periods))}/{_us(sum(periods) / len(periods))}/{_us(max(periods))}"
 
 
 def format_summary(pulses, cover=None):
@@ -309,14 +339,21 @@ def format_summary(pulses, cover=None):
             if max(amps) - min(amps) < 0.5
             else f"{min(amps):.0f}-{max(amps):.0f}"
         )
-        periods = g["period_ns"]
-        period = "-" if not periods else f"{_us(min(periods))}/{_us(sum(periods) / len(periods))}/{_us(max(periods))}"
+        period = _period_text(g["period_ns"])
         unbalanced = g["unbalanced"] if amps else "n/a"
         lines.append(
             f"{g['count']:>7} {_us(g['cathodic_ns']):>8} {_us(g['interphase_ns']):>7} {_us(g['anodic_ns']):>8} "
             f"{','.join(map(str, g['cathodes'])) or '-':>8} {','.join(map(str, g['anodes'])) or '-':>6} "
             f"{amp:>11} {period:>32} {g['malformed']:>9} {unbalanced:>10}"
         )
+    if interleaved(pulses):  # a group of programs: each one's own period
+        head = f"{'cathodes':>8} {'anodes':>6} {'count':>7} {'period_us min/mean/max':>32}"
+        lines.append("per program (by contacts): " + head)
+        for g in programs(pulses):
+            lines.append(
+                f"{'':>26} {','.join(map(str, g['cathodes'])) or '-':>8} {','.join(map(str, g['anodes'])) or '-':>6} "
+                f"{g['count']:>7} {_period_text(g['period_ns']):>32}"
+            )
     total = summary(pulses)
     lines.append(
         f"{total['pulses']} pulses, {total.get('malformed', 0)} malformed, {total.get('unbalanced', 0)} unbalanced"

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from picostim.measure import CaptureError, Pulse
+from picostim.measure import CaptureError, Pulse, interleaved
 
 _TIME_UNITS_NS = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 _CATHODE, _ANODE, _OFF = "#1f5fbf", "#c0392b", "#b0b0b0"
@@ -93,12 +93,32 @@ def scope_data(pulse: Pulse, board, unknown_contacts=()):
 
 def session_data(pulses):
     """What the session view draws: for each pulse its start in s, cathodic
-    amplitude in uA (None without DAC channels) and rate in Hz (1 / the time to
-    the next pulse; None for the last)."""
+    amplitude in uA (None without DAC channels), rate in Hz (1 / the time to
+    the next pulse; None for the last) and its lane: the index of its program
+    (its contacts) when a group's programs interleave, else 0. With lanes the
+    rate is each program's own (1 / the time to its next pulse)."""
+    lanes = [0] * len(pulses)
+    rates = [1e9 / p.period_ns if p.period_ns else None for p in pulses]
+    names = ["pulses"]
+    if interleaved(pulses):
+        keys: dict[tuple, int] = {}
+        following: dict[tuple, int] = {}
+        for i in range(len(pulses) - 1, -1, -1):  # backwards: each pulse's next of its own program
+            p = pulses[i]
+            key = (tuple(p.cathodes), tuple(p.anodes))
+            after = following.get(key)
+            rates[i] = 1e9 / (pulses[after].start_ns - p.start_ns) if after is not None else None
+            following[key] = i
+        for i, p in enumerate(pulses):
+            key = (tuple(p.cathodes), tuple(p.anodes))
+            lanes[i] = keys.setdefault(key, len(keys))
+        names = [" ".join([f"E{c}-" for c in k[0]] + [f"E{a}+" for a in k[1]]) for k in keys]
     return {
         "t_s": [p.start_ns / 1e9 for p in pulses],
         "amp_ua": [p.cathodic_ua for p in pulses],
-        "rate_hz": [1e9 / p.period_ns if p.period_ns else None for p in pulses],
+        "rate_hz": rates,
+        "lane": lanes,
+        "lanes": names,
     }
 
 
@@ -194,23 +214,41 @@ def _contact_patch(k, color):
 
 
 def draw_session(fig, spec, data, title):
-    """The session view: amplitude and rate against time, in two rows."""
+    """The session view: amplitude (one lane per program of a group) and rate against time."""
     from matplotlib.ticker import NullFormatter, ScalarFormatter
 
-    grid = spec.subgridspec(2, 1, height_ratios=[3, 2], hspace=0.08)
-    amp = fig.add_subplot(grid[0])
-    known = [(t, a) for t, a in zip(data["t_s"], data["amp_ua"], strict=True) if a is not None]
-    if known:
-        amp.plot([t for t, _ in known], [a for _, a in known], ".", ms=3, color=_CATHODE)
-        amp.set_ylabel("amplitude (uA)")
-    else:
-        amp.text(0.5, 0.5, "no DAC channels: amplitude not captured", transform=amp.transAxes, ha="center")
-    amp.set_title(title, fontsize=10)
-    amp.grid(alpha=0.3)
-    amp.tick_params(labelbottom=False)
-    rate = fig.add_subplot(grid[1], sharex=amp)
-    rated = [(t, r) for t, r in zip(data["t_s"], data["rate_hz"], strict=True) if r is not None]
-    rate.plot([t for t, _ in rated], [r for _, r in rated], ".", ms=3, color="0.2")
+    names = data["lanes"]
+    grid = spec.subgridspec(len(names) + 1, 1, height_ratios=[3 / len(names)] * len(names) + [2], hspace=0.08)
+    first = None
+    colors = [_CATHODE, "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink"]
+    for lane, name in enumerate(names):
+        amp = fig.add_subplot(grid[lane], sharex=first)
+        first = first or amp
+        known = [
+            (t, a)
+            for t, a, n in zip(data["t_s"], data["amp_ua"], data["lane"], strict=True)
+            if a is not None and n == lane
+        ]
+        if known:
+            amp.plot([t for t, _ in known], [a for _, a in known], ".", ms=3, color=colors[lane % len(colors)])
+            amp.set_ylabel(
+                "amplitude (uA)" if len(names) == 1 else f"{name}\n(uA)", fontsize=None if len(names) == 1 else 8
+            )
+        else:
+            amp.text(0.5, 0.5, "no DAC channels: amplitude not captured", transform=amp.transAxes, ha="center")
+        if lane == 0:
+            amp.set_title(title, fontsize=10)
+        amp.grid(alpha=0.3)
+        amp.tick_params(labelbottom=False)
+    rate = fig.add_subplot(grid[len(names)], sharex=first)
+    for lane in range(len(names)):
+        rated = [
+            (t, r)
+            for t, r, n in zip(data["t_s"], data["rate_hz"], data["lane"], strict=True)
+            if r is not None and n == lane
+        ]
+        color = "0.2" if len(names) == 1 else colors[lane % len(colors)]
+        rate.plot([t for t, _ in rated], [r for _, r in rated], ".", ms=3, color=color)
     rate.set_ylabel("rate (Hz)")
     rate.set_yscale("log")
     rate.yaxis.set_major_formatter(ScalarFormatter())  # 100, 200: not 10^2, 2x10^2

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import serial
@@ -61,6 +62,7 @@ class Status:
     program: int
     name: str
     group: str
+    members: tuple[int, ...]  # the programs that run: a group's (interleaved), or the active one
     role: str
     phase: str
     out_amp_ua: int
@@ -96,6 +98,7 @@ class Status:
                 program=int(kv["program"]),
                 name=kv["name"],
                 group=kv["group"],
+                members=_contacts(kv.get("members", kv["program"])),
                 role=kv["role"],
                 phase=kv["phase"],
                 out_amp_ua=_strip_unit(kv["out_amp"], "uA"),
@@ -121,6 +124,14 @@ def _ma(ua: int) -> str:
 
 def _duration(ms: int) -> str:
     return "off" if ms == 0 else f"{ms / 1000:g} s"
+
+
+def _group_text(s: Status) -> str:
+    if s.group == "-":
+        return ""
+    if len(s.members) > 1:
+        return f" (group {s.group}: programs {','.join(map(str, s.members))} interleaved)"
+    return f" (group {s.group})"
 
 
 def format_status(status: Status, limits: dict[str, str] | None = None) -> str:
@@ -151,7 +162,7 @@ def format_status(status: Status, limits: dict[str, str] | None = None) -> str:
         timing += f", cycling {_duration(s.cycle_on_ms)} on / {_duration(s.cycle_off_ms)} off"
     rows = (
         ("state", state),
-        ("program", f"{s.program} {s.name}" + (f" (group {s.group})" if s.group != "-" else "") + f"; role {s.role}"),
+        ("program", f"{s.program} {s.name}" + _group_text(s) + f"; role {s.role}"),
         ("amplitude", amplitude),
         ("pulse", pulse),
         ("contacts", f"cathodes {','.join(map(str, s.cathodes))}, anodes {','.join(map(str, s.anodes))}"),
@@ -483,11 +494,12 @@ class Programmer:
     def stop(self) -> Status:
         return Status.parse(self.command("STOP"))
 
-    def amp_up(self) -> Status:
-        return Status.parse(self.command("AMP UP"))
+    def amp_up(self, all_members: bool = False) -> Status:
+        """One step up; all_members: every program of the running group, ratios kept."""
+        return Status.parse(self.command("AMP UP ALL" if all_members else "AMP UP"))
 
-    def amp_down(self) -> Status:
-        return Status.parse(self.command("AMP DOWN"))
+    def amp_down(self, all_members: bool = False) -> Status:
+        return Status.parse(self.command("AMP DOWN ALL" if all_members else "AMP DOWN"))
 
     def login(self, key: bytes | None = None) -> str:
         """Clinician role by challenge-response: LOGIN gives a nonce, AUTH answers
@@ -508,8 +520,10 @@ class Programmer:
     def select_group(self, name: str) -> Status:
         return Status.parse(self.command(f"GROUP {name}"))
 
-    def define_group(self, name: str, program: int) -> dict[str, str]:
-        return parse_pairs(self.command(f"GROUP {name} {int(program)}"))
+    def define_group(self, name: str, programs: int | Sequence[int]) -> dict[str, str]:
+        """A group of one program, or of 2..4 run together interleaved (clinician)."""
+        numbers = [programs] if isinstance(programs, int) else list(programs)
+        return parse_pairs(self.command(f"GROUP {name} " + ",".join(str(int(n)) for n in numbers)))
 
     def groups(self) -> dict[str, str]:
         return parse_pairs(self.command("GROUPS"))

@@ -47,6 +47,7 @@ SAFE = {
     "max_shannon_k_x100": 185,
     "max_rate_hz": 10000,
     "max_duty_permille": 600,
+    "max_contact_uc_s": None,  # derived: max_amplitude_ua x max_duty_permille / 2000
 }
 
 
@@ -163,7 +164,7 @@ ok(safety._floor_log10(1, 1000, 1) == -3 and safety._floor_log10(1, 1001, 1) == 
 ok(safety._floor_log10(2, 1, 100) == 30, "log10 2 = 0.30103")
 # missing keys take the defaults; bad tables and programs are refused
 ok(safety.limits({"max_rate_hz": 50})["max_charge_nc"] == 4000, "defaults")
-ok(safety.limits(None) == SAFE, "defaults for None")
+ok(safety.limits(None) == dict(SAFE, max_contact_uc_s=6000), "defaults for None (the contact limit derived)")
 raises(E_VALUE, safety.check, prog(), table(max_charge_nc=True))
 raises(E_VALUE, safety.check, prog(), table(electrode_area_mm2=0))
 raises(E_VALUE, safety.check, prog(), table(max_duty_permille="500"))

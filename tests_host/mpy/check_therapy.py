@@ -395,6 +395,7 @@ LIMIT_KEYS = (
     "max_density_uc_cm2",
     "max_shannon_k_x100",
     "max_duty_permille",
+    "max_contact_uc_s",
 )
 # every limit of boards/pico.json has a case below
 eq(
@@ -466,6 +467,17 @@ def limit_cases():
     # duty: rate x pw x (1 + asym) at 1 kHz, asym 1
     pw = s["max_duty_permille"] // 2
     out.append(("max_duty_permille", s, "rate=1kHz asym=1", "pw=%dus" % pw, "pw=%dus" % (pw + 1), "duty"))
+    # charge per second through one contact: 5 mA x 100 us x 1 kHz = 500 uC/s, under a tighter table
+    out.append(
+        (
+            "max_contact_uc_s",
+            tighter(max_contact_uc_s=500),
+            "pw=100us asym=1 cathodes=0 anodes=1 rate=1kHz",
+            "amp=5000uA",
+            "amp=5001uA",
+            "contact",
+        )
+    )
     return out
 
 

@@ -47,6 +47,22 @@ class FakeEngine:
             self._asym = program.asym
         self._queued = 1
 
+    def start_group(self, timings, programs):
+        """A group of several programs (the real engine: pulse_engine.start_group)."""
+        if self.state != "idle":
+            raise RuntimeError("engine is " + self.state)
+        self.calls.append(("start_group", timings, tuple(programs)))
+        self.state = "running"
+        self._asym = tuple(p.asym for p in programs)
+        self._queued = 0
+        self.schedule = _Schedule(max(t.period for t in timings))
+
+    def update_group(self, timings, programs):
+        if self.state not in ("running", "restarting"):
+            raise RuntimeError("engine is " + self.state)
+        self.calls.append(("update_group", timings, tuple(programs)))
+        self._queued = 1
+
     def stop(self):
         self.calls.append(("stop",))
         if self.state != "idle":
@@ -75,6 +91,16 @@ class FakeEngine:
     def _shutdown(self):
         self.state = "idle"
         self._queued = 0
+
+
+class _Schedule:
+    """What the Stimulator reads of a running group's schedule."""
+
+    def __init__(self, period):
+        self.period = period
+
+    def intervals(self):
+        return [self.period]
 
 
 class Randomness:

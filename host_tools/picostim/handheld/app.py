@@ -46,6 +46,8 @@ class HandheldApp(App):
         Binding("x", "stop", "STOP"),
         Binding("plus", "amp(1)", "amp+"),
         Binding("minus", "amp(-1)", "amp−"),
+        Binding("asterisk", "amp_all(1)", "group amp+", show=False),  # every program of the group
+        Binding("slash", "amp_all(-1)", "group amp−", show=False),
         *(Binding(str(n), f"program({n})", f"program {n}", show=False) for n in range(1, 9)),
         Binding("g", "next_group", "group"),
         Binding("r", "restore", "restore"),
@@ -225,6 +227,13 @@ class HandheldApp(App):
             self.send("amp up", Programmer.amp_up)
         else:
             self.send("amp down", Programmer.amp_down)
+
+    def action_amp_all(self, direction: int) -> None:
+        """GroupAdjust: every program of the running group, ratios kept."""
+        if direction > 0:
+            self.send("amp up all", lambda board: board.amp_up(all_members=True))
+        else:
+            self.send("amp down all", lambda board: board.amp_down(all_members=True))
 
     def action_program(self, number: int) -> None:
         self.send(f"program {number}", lambda board: board.select_program(number))

@@ -85,12 +85,13 @@ def program_list(snap: Snapshot) -> list[tuple[int, str, bool]]:
     return sorted((int(k), v, int(k) == active) for k, v in snap.programs.items() if k.isdigit())
 
 
-def group_list(snap: Snapshot) -> list[tuple[str, int, bool]]:
-    """[(name, program, selected)] for the groups, by name."""
+def group_list(snap: Snapshot) -> list[tuple[str, tuple[int, ...], bool]]:
+    """[(name, programs, selected)] for the groups, by name (several programs run interleaved)."""
     out = []
-    for name, program in sorted(snap.groups.items()):
-        if name != "active" and program.isdigit():
-            out.append((name, int(program), name == snap.status.group))
+    for name, programs in sorted(snap.groups.items()):
+        numbers = programs.split(",")
+        if name != "active" and all(n.isdigit() for n in numbers):
+            out.append((name, tuple(int(n) for n in numbers), name == snap.status.group))
     return out
 
 

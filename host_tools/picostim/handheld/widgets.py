@@ -69,14 +69,17 @@ class ProgramsPanel(Static):
             self.update("")
             return
         text = Text("programs (1-8)\n")
+        members = snap.status.members if len(snap.status.members) > 1 else ()
         for number, name, active in model.program_list(snap):
-            text.append(f"{'▶' if active else ' '} {number} {name}\n", "bold reverse" if active else "")
+            mark = "▶" if active else "+" if number in members else " "  # +: runs in the group too
+            text.append(f"{mark} {number} {name}\n", "bold reverse" if active else "bold" if mark == "+" else "")
         groups = model.group_list(snap)
         text.append("groups (g: next)\n")
         if not groups:
             text.append("  none defined\n", "dim")
-        for name, program, selected in groups:
-            text.append(f"{'▶' if selected else ' '} {name} (P{program})\n", "bold reverse" if selected else "")
+        for name, programs, selected in groups:
+            label = "+".join(f"P{n}" for n in programs)
+            text.append(f"{'▶' if selected else ' '} {name} ({label})\n", "bold reverse" if selected else "")
         self.update(text)
 
 

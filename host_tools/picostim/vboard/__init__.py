@@ -8,7 +8,7 @@ emulated chip in this process, a pseudo-terminal as its USB serial port."""
 # stand-ins for `rp2`/`machine` and the emulated clock behind `time` and
 # `select` (all in flash on a Pico) live on the heap, and their names push the
 # table of interned names into its next pool, 14 KB taken at boot (see
-# mpy/vboard_main.py): the firmware boots from 256K up, with about 212 KB live
-# after boot. At 272K it has about 60 KB free, half of what a Pico leaves it:
-# still the stricter of the two.
-HEAP = "272K"
+# mpy/vboard_main.py): about 230 KB are live after boot (groups of several
+# programs added some 14 KB of bytecode). At 288K it has about 60 KB free,
+# half of what a Pico leaves it: still the stricter of the two.
+HEAP = "288K"
