@@ -172,3 +172,87 @@ def test_the_memory_and_limits_survive_the_settings_record(bench):
     assert other.therapy.adaptive.memory == b.therapy.adaptive.memory
     assert other.therapy.adaptive.max_ua == {"left": 1000} and other.therapy.adaptive.enabled
     assert encode(other.therapy) == body
+
+
+# ---- groups of several programs ---------------------------------------------------
+
+
+@pytest.fixture
+def group_bench():
+    """Programs 1 and 2 as the group `mix`, running, AdaptiveStim on, the patient's."""
+    b = Bench()
+    b.login()
+    b.ok("SET amp=2mA rate=100Hz cathodes=0 anodes=1 ramp=0ms patient=amp amp_min=0uA amp_max=10mA")
+    b.ok("PROGRAM 2")
+    b.ok("SET amp=3mA rate=50Hz cathodes=2 anodes=3 ramp=0ms patient=amp amp_min=0uA amp_max=10mA")
+    b.ok("PROGRAM 3")
+    b.ok("SET amp=1mA rate=60Hz cathodes=4 anodes=5 ramp=0ms patient=amp amp_min=0uA amp_max=10mA")
+    b.ok("GROUP mix 1,2")
+    b.ok("GROUP mix")
+    b.ok("ADAPTIVE ON")
+    b.ok("LOGOUT")
+    b.ok("ON")
+    b.wait(100)
+    return b
+
+
+def _group_amps(calls):
+    return [tuple(p.amp_ua for p in programs) for _, kind, programs in calls if kind in ("start_group", "update_group")]
+
+
+def test_a_group_and_each_members_amplitude_are_remembered_and_glided_back(group_bench):
+    b = group_bench
+    posture(b, "supine")
+    b.ok("AMP DOWN ALL")  # 1.9 mA and 2.85 mA lying down
+    assert "supine=mix:1900,2850uA" in b.ok("ADAPTIVE")
+    posture(b, "upright")
+    b.ok("AMP UP ALL")
+    b.ok("AMP UP ALL")  # 2.1 and 3.15 mA standing (ratios kept from 1.9/2.85)
+    b.wait(GLIDE_MS)
+    event, calls = posture(b, "supine")
+    assert event == "POSTURE supine group=mix amp=1900,2850uA"
+    calls += b.wait(GLIDE_MS + 100)
+    amps = _group_amps(calls)
+    steps = GLIDE_MS // RAMP_STEP_MS
+    assert amps[-1] == (1900, 2850) and len(amps) == steps  # every member along, in 50 ms steps
+    assert [a for a, _ in amps] == sorted(a for a, _ in amps)[::-1]
+    assert all(a < 2100 and c < 3150 for a, c in amps)
+
+
+def test_another_posture_selects_the_group_it_remembers(group_bench):
+    b = group_bench
+    posture(b, "left")
+    b.ok("AMP UP ALL")  # remembered for left: mix at 2.1/3.15 mA
+    posture(b, "upright")
+    b.ok("PROGRAM 3")  # a single program standing
+    b.ok("AMP UP")
+    b.wait(100)
+    event, calls = posture(b, "left")
+    assert event == "POSTURE left group=mix amp=2100,3150uA"
+    status = b.ok("STATUS")
+    assert "group=mix members=1,2" in status
+    calls += b.wait(100)
+    assert ("start_group" in [kind for _, kind, _ in calls]) and _group_amps(calls)[-1] == (2100, 3150)
+
+
+def test_a_postures_limit_lowers_every_member_of_a_running_group(group_bench):
+    b = group_bench
+    b.login()
+    b.ok("ADAPTIVE MAX prone 2500uA")
+    b.ok("LOGOUT")
+    event, calls = posture(b, "prone")
+    assert event == "POSTURE prone group=mix amp=2000,2500uA"  # only the 3 mA member moves
+    calls += b.wait(GLIDE_MS + 100)
+    assert _group_amps(calls)[-1] == (2000, 2500)
+
+
+def test_a_group_memory_survives_the_settings_record(group_bench):
+    b = group_bench
+    posture(b, "right")
+    b.ok("AMP DOWN ALL")
+    body = encode(b.therapy)
+    assert b'"right":["mix",[1900,2850]]' in body
+    other = Bench()
+    apply(other.therapy, body, SCHEMA)
+    assert other.therapy.adaptive.memory["right"] == ("mix", (1900, 2850))
+    assert encode(other.therapy) == body

@@ -186,8 +186,13 @@ class Commands:
         A patient's choice of program and amplitude is AdaptiveStim's memory
         for the posture the patient is in."""
         if role == PATIENT and stored:
-            adaptive = self.therapy.adaptive
-            adaptive.remember(adaptive.posture, self.therapy.active.number, self.therapy.program().amp_ua)
+            therapy = self.therapy
+            adaptive = therapy.adaptive
+            if therapy.numbers() is not None:  # a group of several programs: its name and every member's amp
+                amps = tuple([slot.program.amp_ua for slot in therapy.members()])
+                adaptive.remember(adaptive.posture, therapy.group, amps)
+            else:
+                adaptive.remember(adaptive.posture, therapy.active.number, therapy.program().amp_ua)
         if stored and self.save is not None:
             try:
                 self.save()
@@ -419,10 +424,18 @@ class Commands:
         therapy = self.therapy
         adaptive = therapy.adaptive
         adaptive.posture = posture
-        target = adaptive.target(posture, therapy.amp_window)
+        target = adaptive.target(posture, therapy.amp_window, therapy.members_of)
         self.log_event("POSTURE", DEVICE, posture, now)
-        if therapy.numbers() is not None:
-            return "POSTURE " + posture  # a group of several programs: AdaptiveStim leaves it (THERAPY.md)
+        numbers = therapy.numbers()
+        if target is None and numbers is not None:  # a group: each member down to this posture's limit
+            amps = []
+            for slot in therapy.members():
+                amps.append(min(slot.program.amp_ua, adaptive.limit(posture, therapy.amp_window(slot.number)[1])))
+            if amps == [slot.program.amp_ua for slot in therapy.members()]:
+                return "POSTURE " + posture
+            target = (therapy.group, tuple(amps))
+        if target is not None and isinstance(target[0], str):
+            return self._adaptive_group(posture, target[0], target[1], now)
         active = therapy.active.number
         if target is None:
             limit = adaptive.limit(posture, therapy.amp_window(active)[1])
@@ -447,6 +460,32 @@ class Commands:
             self.stim.glide(now, amp_before)
         self._accepted("ADAPTIVE", DEVICE, "posture=%s program=%d amp=%duA" % (posture, number, amp), now)
         return "POSTURE %s program=%d amp=%duA" % (posture, number, amp)
+
+    def _adaptive_group(self, posture, name, amps, now):
+        """AdaptiveStim to a group of several programs and its members'
+        amplitudes, all or nothing: a soft start for another group, a glide
+        of every member together for the one running."""
+        therapy = self.therapy
+        group, active, report = therapy.group, therapy.active.number, self.report
+        switching = group != name
+        before = self.stim.output_amps()
+        try:
+            if switching:
+                self.report = therapy.select_group(name)
+            self.report = therapy.set_amps(amps, PATIENT) or self.report  # the patient's own windows and locks
+        except StimError as e:
+            if switching:  # back to what ran
+                therapy.select(active)
+                therapy.group, self.report = group, report
+            self.log_event("ADAPTIVE", DEVICE, "posture=%s refused %s" % (posture, e.code), now)
+            return "POSTURE " + posture
+        if switching:
+            self.stim.restart(now)
+        else:
+            self.stim.glide(now, before)
+        detail = "posture=%s group=%s amp=%suA" % (posture, name, ",".join(["%d" % a for a in amps]))
+        self._accepted("ADAPTIVE", DEVICE, detail, now)
+        return "POSTURE " + detail[8:]
 
     def _adaptive(self, args, now, role):
         """ADAPTIVE | ADAPTIVE ON|OFF|CLEAR | ADAPTIVE MAX <posture> <amp> (clinician)."""

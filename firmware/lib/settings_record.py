@@ -18,7 +18,8 @@ defaults must not change a patient's settings.
 Schema versions: 1 lacks the program fields "trigger" and
 "trigger_pulses"; 2 has them; 3 adds "adaptive" (AdaptiveStim: on/off, the
 per-posture memory and limits); 4 lets a group name several programs (a
-list; a group of one is still its number). A record is brought up to SCHEMA by one
+list; a group of one is still its number), and AdaptiveStim remember such a
+group per posture ([name, [amp, ...]]). A record is brought up to SCHEMA by one
 function per version in MIGRATIONS, then checked in full by the therapy's
 own checks on a scratch Therapy: each slot as a clinician's change
 (therapy.change: settings, windows, patient keys, and its program and clinic
@@ -264,11 +265,22 @@ def _adaptive(scratch, data):
         adaptive.check_posture(posture)
         pair = memory[posture]
         if type(pair) is not list or len(pair) != 2:
-            raise StimError(E_INVALID, "adaptive memory %s must be [program, amp]" % posture)
+            raise StimError(E_INVALID, "adaptive memory %s must be [program, amp] or [group, [amp, ...]]" % posture)
+        high = scratch.limits["amplitude_ua"][1]  # target() keeps it inside today's window and limit
+        if isinstance(pair[0], str):  # a group of several programs: every member's amplitude
+            name = _name("group", pair[0])
+            numbers = scratch.groups.get(name)
+            amps = pair[1]
+            if numbers is None or type(amps) is not list or len(amps) != len(numbers):
+                raise StimError(E_INVALID, "adaptive memory %s: no group %s of %r programs" % (posture, name, amps))
+            for amp in amps:
+                if not 0 <= _int(amp, "amp") <= high:
+                    raise StimError(E_INVALID, "adaptive memory %s: %duA outside 0..%duA" % (posture, amp, high))
+            adaptive.memory[posture] = (name, tuple(amps))
+            continue
         number, amp = _int(pair[0], "program"), _int(pair[1], "amp")
         if not 1 <= number <= len(scratch.slots):
             raise StimError(E_INVALID, "adaptive memory %s: no program %d" % (posture, number))
-        high = scratch.limits["amplitude_ua"][1]  # target() keeps it inside today's window and limit
         if not 0 <= amp <= high:
             raise StimError(E_INVALID, "adaptive memory %s: %duA outside 0..%duA" % (posture, amp, high))
         adaptive.memory[posture] = (number, amp)

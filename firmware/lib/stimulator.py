@@ -86,6 +86,13 @@ class Stimulator:
             return sent[members.index(self.therapy.active)].amp_ua if self.therapy.active in members else 0
         return sent.amp_ua
 
+    def output_amps(self):
+        """A running group's amplitudes now (a tuple, ramps included), else output_amp_ua()."""
+        sent = self._sent
+        if isinstance(sent, tuple) and self.engine.state != _ENGINE_IDLE:
+            return tuple([p.amp_ua for p in sent])
+        return self.output_amp_ua()
+
     # -- commands -----------------------------------------------------------------------
     def start(self, now):
         if self.on:
@@ -300,11 +307,11 @@ class Stimulator:
             target = self._down_from
         self._target = target
         if isinstance(target, tuple):
-            self._drive_group(target, num, den)
+            self._drive_group(now, target, num, den)
             return
         program = target if num == den else target.copy(amp_ua=target.amp_ua * num // den)
         if self._glide is not None:
-            if self.phase != STEADY:
+            if self.phase != STEADY or isinstance(self._glide[0], tuple):
                 self._glide = None
             else:
                 program = self._glided(now, target)
@@ -318,11 +325,25 @@ class Stimulator:
             return
         self._sent = program
 
-    def _drive_group(self, targets, num, den):
-        """A group: every member at the ramp position, interleaved (a glide moves
-        none of them: AdaptiveStim does not drive groups)."""
-        self._glide = None
+    def _drive_group(self, now, targets, num, den):
+        """A group: every member at the ramp position (or along a glide), interleaved."""
         programs = targets if num == den else tuple(p.copy(amp_ua=p.amp_ua * num // den) for p in targets)
+        glide = self._glide
+        if glide is not None:
+            if self.phase != STEADY or not isinstance(glide[0], tuple) or len(glide[0]) != len(targets):
+                self._glide = None
+            else:
+                from_amps, start, steps = glide
+                done = min(steps, (now - start) // RAMP_STEP_MS + 1)
+                if done >= steps:
+                    self._glide = None
+                else:
+                    programs = tuple(
+                        [
+                            targets[i].copy(amp_ua=from_amps[i] + (targets[i].amp_ua - from_amps[i]) * done // steps)
+                            for i in range(len(targets))
+                        ]
+                    )
         if programs == self._sent and self.engine.state != _ENGINE_IDLE:
             return
         timings = [timing(p, self.sys_hz) for p in programs]

@@ -187,6 +187,10 @@ class Therapy:
         slot.program, slot.settings, slot.window, slot.patient_keys, slot.name, slot.clinic, report = change
         return report
 
+    def members_of(self, name):
+        """A group's program numbers, or None (AdaptiveStim's memory names groups)."""
+        return self.groups.get(name)
+
     def amp_window(self, number):
         """The patient's amplitude window (low, high) of program `number`."""
         return self.slots[number - 1].window["amp_ua"]
@@ -207,22 +211,33 @@ class Therapy:
             return self.step_amplitude(direction, role)
         base = self.active.program.amp_ua
         to = base + direction * self.active.settings["step_ua"]
-        changes = {}
+        amps = []
         for n in numbers:
             slot = self.slots[n - 1]
             amp = slot.program.amp_ua
-            amp = (amp * to + base // 2) // base if base else amp + direction * slot.settings["step_ua"]
-            low, high = self.limits["amplitude_ua"]
+            amps.append((amp * to + base // 2) // base if base else amp + direction * slot.settings["step_ua"])
+        return self.set_amps(amps, role)
+
+    def set_amps(self, amps, role):
+        """Every member of the running group to its amplitude in `amps`, each
+        checked as its own SET amp= by `role`; all or none."""
+        numbers = self.numbers()
+        if numbers is None or len(amps) != len(numbers):
+            raise StimError(E_VALUE, "no group of %d programs is selected" % len(amps))
+        changes = {}
+        low, high = self.limits["amplitude_ua"]
+        for i in range(len(numbers)):
+            n, amp = numbers[i], amps[i]
             if not low <= amp <= high:
                 raise StimError(E_RANGE, "program %d: amp=%duA outside %d..%duA" % (n, amp, low, high))
             try:
-                changes[n] = self._prepare(slot, {"amp_ua": amp}, role)
+                changes[n] = self._prepare(self.slots[n - 1], {"amp_ua": amp}, role)
             except StimError as e:
                 raise StimError(e.code, "program %d: %s" % (n, e.message)) from None
         self.check_group(numbers, dict((n, changes[n][0]) for n in changes))
         for n in numbers:
             self._commit(self.slots[n - 1], changes[n])
-        return changes[self.active.number][6]
+        return changes[self.active.number][6] if self.active.number in changes else None
 
     def restore(self):
         """The active program (every member of a running group) back to the clinician's setting."""
