@@ -45,6 +45,13 @@ async def type_into(pilot, selector, text):
     await pilot.press("home", "ctrl+k", *text)
 
 
+async def focus_and_type(pilot, selector, text):
+    """Focus a field (as Tab would; a focused field scrolls into view), clear it, type the text."""
+    pilot.app.query_one(selector).focus()
+    await pilot.pause()
+    await pilot.press("home", "ctrl+k", *text)
+
+
 def text_of(app, selector):
     return str(app.query_one(selector, Static).content)
 
@@ -128,6 +135,14 @@ def test_clinician_edits_the_program_and_checks_the_lead(sim):
             await pilot.press("ctrl+s")  # refused by the board
             await until(pilot, "the board's refusal", lambda: "ERR RANGE" in text_of(app, "#message"))
             assert app.snap.status.pw_us == 300 and app.snap.status.rate_hz == 60
+
+            await focus_and_type(pilot, "#group-name", "mix")  # below the fold: the editor scrolls to it
+            await focus_and_type(pilot, "#group-programs", "1,2")
+            await pilot.press("ctrl+g")  # two programs at 60 Hz: defined
+            await until(pilot, "the new group", lambda: app.snap.groups.get("mix") == "1,2")
+            await focus_and_type(pilot, "#group-programs", "1,9")
+            await pilot.press("ctrl+g")
+            await until(pilot, "the board's refusal", lambda: "ERR NOT_FOUND" in text_of(app, "#message"))
 
             await pilot.press("f3", "i")
             await until(pilot, "the lead table", lambda: app.query_one(LeadTable).row_count == 15)

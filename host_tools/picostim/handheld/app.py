@@ -18,7 +18,7 @@ from picostim.handheld.board import BoardLink, Connected, Done, Event, Failed, L
 from picostim.handheld.widgets import AdaptivePanel, AmpPanel, LeadTable, ProgramEditor, ProgramsPanel, StatePanel
 from picostim.programmer import LeadReport, Programmer, ProgrammerError
 
-CLINICIAN_ACTIONS = ("adaptive", "apply", "reload", "impedance")
+CLINICIAN_ACTIONS = ("adaptive", "apply", "reload", "impedance", "define_group")
 
 
 class BoardNews(Message):
@@ -56,6 +56,7 @@ class HandheldApp(App):
         Binding("f2", "tab('editor')", "program", show=False),
         Binding("f3", "tab('lead')", "lead", show=False),
         Binding("ctrl+s", "apply", "apply", priority=True),
+        Binding("ctrl+g", "define_group", "define group", priority=True, show=False),  # named in the editor
         Binding("ctrl+l", "reload", "reload", show=False),  # named in the editor's title
         Binding("i", "impedance", "lead check"),
         Binding("q", "quit", "quit"),
@@ -272,6 +273,15 @@ class HandheldApp(App):
             return
         line = "SET " + " ".join(words)
         self.send("apply", lambda board: board.command(line))
+
+    def action_define_group(self) -> None:
+        """GROUP <name> <programs>: one to four programs, several run together interleaved."""
+        name, programs = self.query_one(ProgramEditor).group()
+        numbers = programs.split(",")
+        if not name or not all(n.isdigit() for n in numbers):
+            self.say("define group: type a name and programs such as 1,2,3", "bold red")
+            return
+        self.send(f"group {name} {programs}", lambda board: board.define_group(name, [int(n) for n in numbers]))
 
     def action_reload(self) -> None:
         self.load_editor()

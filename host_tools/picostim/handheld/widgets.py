@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.binding import Binding
-from textual.containers import Grid, Horizontal, Vertical
+from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Checkbox, DataTable, Input, Label, Static
@@ -145,7 +145,7 @@ class LeadDrawing(Widget, can_focus=True):
         return Text("\n").join([numbers, body, legend])
 
 
-class ProgramEditor(Vertical):
+class ProgramEditor(VerticalScroll):  # scrolls on a small terminal
     """The clinician's editor of the active program (ctrl+s applies, ctrl+l reloads)."""
 
     DEFAULT_CSS = """
@@ -173,6 +173,10 @@ class ProgramEditor(Vertical):
             yield Label("the patient may change:")
             for key in model.PATIENT_KEYS:
                 yield Checkbox(key, id="patient-" + key, compact=True)
+        with Horizontal(id="group-row"):
+            yield Label("group (ctrl+g defines it):")
+            yield Input(placeholder="name", id="group-name", compact=True)
+            yield Input(placeholder="programs, e.g. 1,2,3", id="group-programs", compact=True)
 
     def load(self, form: model.ProgramForm, title: str) -> None:
         self.loaded = form
@@ -182,6 +186,11 @@ class ProgramEditor(Vertical):
             self.query_one("#field-" + key, Input).value = form.values.get(key, "")
         for key in model.PATIENT_KEYS:
             self.query_one("#patient-" + key, Checkbox).value = key in form.patient
+
+    def group(self) -> tuple[str, str]:
+        """The group to define: (name, programs as typed)."""
+        name = self.query_one("#group-name", Input).value.strip()
+        return name, self.query_one("#group-programs", Input).value.replace(" ", "")
 
     def edited(self) -> model.ProgramForm:
         values = {key: self.query_one("#field-" + key, Input).value for key, _ in model.EDITOR_FIELDS}
