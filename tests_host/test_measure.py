@@ -267,13 +267,12 @@ def test_sr_without_sigrok_cli_is_a_clear_error(tmp_path, capsys, monkeypatch):
 def test_a_group_is_reported_per_program(tmp_path, capsys):
     """Two programs interleaved (40 Hz beside 1 kHz): the summary gives each
     its own period, however their pulses alternate."""
-    from stim_program import timing
-
     path = tmp_path / "g.vcd"
     session = EngineSession("pico", trace_path=str(path))
-    fast, _ = session.program(amp_ua=1500, pw_us=90, rate_hz=1000, cathodes=(2,), anodes=(3,))
-    slow, _ = session.program(amp_ua=4000, pw_us=300, rate_hz=40, cathodes=(5,), anodes=(4,))
-    schedule = session.engine.start_group([timing(p, 125_000_000) for p in (fast, slow)], [fast, slow])
+    schedule = session.start_group(
+        dict(amp_ua=1500, pw_us=90, rate_hz=1000, cathodes=(2,), anodes=(3,)),
+        dict(amp_ua=4000, pw_us=300, rate_hz=40, cathodes=(5,), anodes=(4,)),
+    )
     session.run(3 * schedule.period)
     session.close()
     assert main(["measure", str(path)]) == 0

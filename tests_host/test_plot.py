@@ -118,13 +118,12 @@ def test_parse_time():
 
 
 def test_a_group_gets_one_lane_per_program_with_its_own_rate(tmp_path):
-    from stim_program import timing
-
     path = tmp_path / "g.vcd"
     session = EngineSession("pico", trace_path=str(path))
-    fast, _ = session.program(amp_ua=1000, pw_us=60, rate_hz=500, cathodes=(0,), anodes=(1,))
-    slow, _ = session.program(amp_ua=3000, pw_us=200, rate_hz=100, cathodes=(4,), anodes=(5,))
-    schedule = session.engine.start_group([timing(p, 125_000_000) for p in (fast, slow)], [fast, slow])
+    schedule = session.start_group(
+        dict(amp_ua=1000, pw_us=60, rate_hz=500, cathodes=(0,), anodes=(1,)),
+        dict(amp_ua=3000, pw_us=200, rate_hz=100, cathodes=(4,), anodes=(5,)),
+    )
     session.run(4 * schedule.period)
     session.close()
     pulses = _pulses(path)

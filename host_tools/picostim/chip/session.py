@@ -62,6 +62,12 @@ class EngineSession:
         self.engine.start(timing, program)
         return program, timing
 
+    def start_group(self, *members):
+        """Start a group of programs, one dict of Program fields each, interleaved; its schedule."""
+        programs = [self.program(**fields)[0] for fields in members]
+        timings = [self.stim.timing(p, self.board["sys_clock_hz"]) for p in programs]
+        return self.engine.start_group(timings, programs)
+
     def run(self, cycles, poll_every=None):
         """Run the chip; poll the engine every `poll_every` cycles (the service loop)."""
         end = self.chip.cycle + cycles
