@@ -11,15 +11,15 @@ pytestmark = pytest.mark.serial
 SERVICE = Path(__file__).resolve().parents[1] / "firmware" / "lib" / "service.py"
 
 
-def exchange(port, data, until=b"\n", timeout=10.0):
-    """Write `data`; return the bytes read up to and including the first line starting with OK or ERR."""
+def exchange(port, data, answer=(b"OK", b"ERR"), timeout=10.0):
+    """Write `data`; return the bytes read up to and including the first line starting with `answer`."""
     port.write(data)
     got = b""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         got += port.read(max(1, port.in_waiting))
         for line in got.split(b"\n")[:-1]:
-            if line.startswith((b"OK", b"ERR")):
+            if line.startswith(answer):
                 return got
     raise AssertionError(f"no answer to {data!r}; got {got!r}")
 
@@ -28,7 +28,9 @@ def exchange(port, data, until=b"\n", timeout=10.0):
 def terminal(board_port):
     with open_port(board_port, timeout=0.05) as port:
         port.reset_input_buffer()
-        exchange(port, b"\x18\nHELLO\n")  # as a client connects: echo off, patient role
+        # As a client connects: echo off, patient role. The stray byte's own ERR comes
+        # first, so wait for HELLO's answer or it lands in the test's first exchange.
+        exchange(port, b"\x18\nHELLO\n", answer=b"OK picostim")
         port.reset_input_buffer()
         yield port
 
