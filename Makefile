@@ -3,10 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LAB_VENV := .venv-lab
+LAB_STAMP := $(LAB_VENV)/.installed
 BOARD ?= pico
 PORT ?=
 
-.PHONY: setup demo schematics sim test lint bench deploy repl compile clean
+.PHONY: setup lab-setup lab-farm demo schematics sim test lint bench deploy repl compile clean
 
 setup: $(STAMP)
 
@@ -16,6 +18,20 @@ $(STAMP): requirements.lock requirements-stubs.lock pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --target $(VENV)/mpy-stubs -r requirements-stubs.lock
 	touch $(STAMP)
+
+# labgrid (docs/LAB.md) in a venv of its own: it ships its own fork of pyserial.
+lab-setup: $(LAB_STAMP)
+
+$(LAB_STAMP): requirements.lock requirements-lab.lock pyproject.toml
+	$(PYTHON) -m venv $(LAB_VENV)
+	grep -v '^pyserial==' requirements.lock > $(LAB_VENV)/requirements.txt
+	$(LAB_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r $(LAB_VENV)/requirements.txt -r requirements-lab.lock
+	$(LAB_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(LAB_STAMP)
+
+# A labgrid farm on this host: a coordinator, an exporter and two virtual boards as places.
+lab-farm: lab-setup
+	$(LAB_VENV)/bin/picostim lab farm --boards 2
 
 demo: setup  # also writes demo.png (plot of demo.vcd)
 	$(BIN)/picostim demo --board $(BOARD) --trace demo.vcd
@@ -35,7 +51,7 @@ lint: setup
 compile: setup
 	$(BIN)/picostim deploy --compile-only
 
-test: lint compile
+test: lint compile lab-setup
 	$(BIN)/pytest -q
 
 # Short runs (each bench prints its expected duration and its progress); the
@@ -53,4 +69,4 @@ repl: setup
 	$(BIN)/picostim deploy --repl $(if $(PORT),--port $(PORT)) $(if $(KEY),--key $(KEY))
 
 clean:
-	rm -rf $(VENV) build demo.vcd demo.png sim.vcd sim-flash .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LAB_VENV) build demo.vcd demo.png sim.vcd sim-flash .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,8 @@
 """The full-chip virtual Pico: MicroPython's own RPI_PICO image in rp2040py's
 whole-chip emulation (`picostim sim --firmware`). The firmware gets onto it
-as onto a real Pico, through `picostim deploy` (mpremote over the pty).
+as onto a real Pico, through `picostim deploy` (mpremote over the pty); with
+labgrid installed (`make lab-setup`), as in a rack: PicostimStrategy deploys
+through the pty exported by a real labgrid exporter (tests_host/lab_deploy.py).
 
 The emulated chip runs at about 1% of real time and a boot into the firmware
 costs about a minute of CPU, so one module fixture plays one whole session
@@ -18,6 +20,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -34,6 +37,7 @@ pytestmark = pytest.mark.skipif(
     IMAGE is None,
     reason=f"no MicroPython RPI_PICO image (${ENV}={os.environ.get(ENV, '')!r}, nothing at {SHARED_IMAGE})",
 )
+LAB_PYTHON = Path(__file__).resolve().parents[1] / ".venv-lab" / "bin" / "python"  # labgrid (`make lab-setup`)
 ANSWER_S = 900.0  # wall seconds an answer may take on a loaded machine (emulated: tens of ms)
 TRAIN = {"amp": "2mA", "pw": "100us", "ipg": "20us", "rate": "1kHz", "asym": 1, "cathodes": [2], "anodes": [3]}
 
@@ -59,7 +63,10 @@ def played(tmp_path_factory):
     run = SimpleNamespace(flash=root / "flash.img", trace=root / "t.vcd", key=load_key(str(key_file)))
     with FullChipProcess(IMAGE, flash=run.flash, trace=run.trace) as sim:
         run.prompt = _repl_prompt(sim.port)
-        argv = [sys.executable, "-m", "picostim.cli", "deploy", "--port", sim.port, "--key", str(key_file)]
+        if LAB_PYTHON.exists():  # as a rack does: through a labgrid place's exported port
+            argv = [str(LAB_PYTHON), str(Path(__file__).with_name("lab_deploy.py")), sim.port, str(key_file)]
+        else:
+            argv = [sys.executable, "-m", "picostim.cli", "deploy", "--port", sim.port, "--key", str(key_file)]
         run.deploy = subprocess.run(argv, capture_output=True, text=True, timeout=3 * 3600)
         assert run.deploy.returncode == 0, run.deploy.stdout + run.deploy.stderr
         run.boot = wait_for_line(sim.port, b"EVT READY", ANSWER_S)  # deploy ends with a reset
@@ -83,6 +90,8 @@ def test_a_blank_board_boots_to_the_repl(played):
 
 def test_deploy_installs_the_firmware_and_it_starts(played):
     assert "mpy-cross compiled" in played.deploy.stdout
+    if LAB_PYTHON.exists():
+        assert "deploying through rfc2217://127.0.0.1:" in played.deploy.stdout, played.deploy.stdout
     assert b"EVT READY picostim" in played.boot
     assert (played.hello.board, played.hello.protocol) == ("pico", 2)
 

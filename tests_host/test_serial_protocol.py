@@ -4,6 +4,7 @@
 import time
 
 import pytest
+from picostim.netport import is_network
 from picostim.programmer import ProgrammerError, Status
 from serial_helpers import BOARD, connect, reset
 
@@ -145,6 +146,10 @@ def test_every_line_of_a_burst_gets_one_answer_in_order(board):
 
 
 def test_second_client_gets_a_busy_port_error(board, board_port):
+    if is_network(board_port):
+        pytest.skip(
+            "ser2net, as labgrid's exporter runs it, lets several clients in: there the place's lock keeps others out"
+        )
     with pytest.raises(ProgrammerError) as err:
         connect(board_port)
     assert err.value.code == "PORT" and "busy" in err.value.message

@@ -272,7 +272,10 @@ def test_external_trigger_gate_mode_pulses_while_high(tmp_path):
         assert 0 < first.start_ns - rise <= 16 * 8
         inside = [p for p in pulses if first.start_ns <= p.start_ns <= last.start_ns]
         assert [b.start_ns - a.start_ns for a, b in zip(inside, inside[1:], strict=False)] == [MS] * (len(inside) - 1)
-        assert last.start_ns <= fall < last.start_ns + MS  # the gate's fall ends the run within a period
+        # The gate's fall ends the run within a period. The trigger SM samples the pin a few cycles
+        # before a pulse starts (as for the rise above), so a fall in those cycles still lets that
+        # pulse go: the sim applies pin changes on chunk boundaries, which can land there.
+        assert last.start_ns - 16 * 8 <= fall < last.start_ns + MS
     assert all(p.balanced and not p.problems for p in pulses)
 
 

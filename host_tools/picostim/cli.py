@@ -503,6 +503,9 @@ def build_parser():
         "Example: picostim handheld --port /dev/pts/3 --clinician",
     )
     p.set_defaults(func=cmd_handheld)
+    from picostim.lab.cli import add_arguments as add_lab
+
+    add_lab(sub)
     return parser
 
 

@@ -58,9 +58,7 @@ def compile_firmware(out: Path = BUILD) -> list[Path]:
 
 def mpremote_argv(modules: list[Path], board: str, port: str | None, key: Path | None = None) -> list[str]:
     """One mpremote invocation (commands chained with +) that installs everything."""
-    argv = [_tool("mpremote")]
-    if port:
-        argv += ["connect", port]
+    argv = [_tool("mpremote")] + _connect(port)
     argv += ["exec", _CLEAN_LIB]
     for module in modules:
         argv += ["+", "fs", "cp", str(module), f":/lib/{module.name}"]
@@ -70,6 +68,13 @@ def mpremote_argv(modules: list[Path], board: str, port: str | None, key: Path |
     argv += ["+", "fs", "cp", str(FIRMWARE / "main.py"), ":/main.py"]
     argv += ["+", "reset"]
     return argv
+
+
+def _connect(port: str | None) -> list[str]:
+    """mpremote's connect for a device path or a pyserial URL (rfc2217:// needs a flag)."""
+    from picostim.netport import url_for
+
+    return ["connect", url_for(port)] if port else []
 
 
 def leave_service(port: str | None, key: Path | None) -> str:
@@ -100,7 +105,9 @@ def leave_service(port: str | None, key: Path | None) -> str:
 
 def add_arguments(parser):
     parser.add_argument("--board", default="pico", help="board profile name or path (default: pico)")
-    parser.add_argument("--port", help="serial port (default: mpremote's auto-detection)")
+    parser.add_argument(
+        "--port", help="serial port or pyserial URL, e.g. rfc2217://host:port (default: mpremote's auto-detection)"
+    )
     parser.add_argument("--dry-run", action="store_true", help="compile, then print the mpremote command only")
     parser.add_argument("--compile-only", action="store_true", help="only build the .mpy files into build/mpy")
     parser.add_argument(
@@ -142,7 +149,7 @@ def run(args) -> int:
             return 2
     if args.repl:
         print(leave_service(args.port, key))
-        argv = [_tool("mpremote")] + (["connect", args.port] if args.port else []) + ["repl"]
+        argv = [_tool("mpremote")] + _connect(args.port) + ["repl"]
         return subprocess.run(argv).returncode
     if not board_path(args.board).exists():
         print(f"picostim deploy: no board profile {args.board!r}", file=sys.stderr)

@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, field
 
 import serial
 
+from picostim import netport
+
 PROTOCOL_VERSION = 2
 RP2040_MICROPYTHON_USB = (0x2E8A, 0x0005)
 
@@ -346,8 +348,13 @@ def _set_part(keyword: str, value) -> str:
 
 
 def open_port(port: str, baudrate: int = 115200, timeout: float = 0.1) -> serial.SerialBase:
-    """A pyserial port for a device path or URL, with clear errors."""
+    """A pyserial port for a device path or URL (rfc2217://, socket://), with
+    clear errors; over TCP, with the flags and socket options of picostim.netport."""
     try:
+        if netport.is_network(port):
+            opened = serial.serial_for_url(netport.url_for(port), baudrate=baudrate, timeout=timeout)
+            netport.speed_up(opened)
+            return opened
         return serial.serial_for_url(port, baudrate=baudrate, timeout=timeout, exclusive=True)
     except serial.SerialException as exc:
         text = str(exc)
@@ -361,13 +368,15 @@ def open_port(port: str, baudrate: int = 115200, timeout: float = 0.1) -> serial
 
 
 class Programmer:
-    def __init__(self, port: str, timeout: float = 2.0, baudrate: int = 115200):
+    def __init__(self, port: str, timeout: float = 2.0, baudrate: int = 115200, within: float | None = None):
+        """`timeout`: seconds an answer may take. `within`: seconds the board
+        may take to answer HELLO at all (default `timeout`; see when_ready)."""
         self.port = port
         self.timeout = timeout
         self.events: deque[str] = deque(maxlen=1000)  # EVT lines seen, oldest first
         self._serial = open_port(port, baudrate)
         try:
-            self.hello = self._handshake()
+            self.hello = self._handshake(within)
         except BaseException:
             self._serial.close()
             raise
@@ -382,34 +391,82 @@ class Programmer:
     def close(self) -> None:
         self._serial.close()
 
-    def _handshake(self) -> Hello:
+    @classmethod
+    def when_ready(cls, port: str, within: float = 30.0, timeout: float = 2.0) -> Programmer:
+        """Connect once the board answers: open the port again and again, and
+        say HELLO every `timeout` seconds, for up to `within` seconds. After a
+        reset a Pico's USB port goes away and comes back (and so does a port
+        ser2net serves), and the firmware answers only once it is up (after
+        EVT READY). `timeout` should exceed the board's slowest answer."""
+        deadline = time.monotonic() + within
+        while True:
+            try:
+                return cls(port, timeout=timeout, within=max(timeout, deadline - time.monotonic()))
+            except ProgrammerError as exc:
+                if exc.code != "PORT" or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.2)
+
+    def reconnect(self, within: float = 30.0) -> Hello:
+        """Connect again, as when_ready does, after the board was reset."""
+        self._serial.close()
+        fresh = Programmer.when_ready(self.port, within, self.timeout)
+        self._serial, self.hello = fresh._serial, fresh.hello
+        return self.hello
+
+    def _handshake(self, within: float | None = None) -> Hello:
         """Drop stale bytes, end any partial line the board holds, then HELLO.
         The partial line is ended with a CAN byte (0x18), which makes the whole
         line an ENCODING error: a stale half-command is refused, never run.
-        Everything before HELLO's own answer is stale and ignored."""
+        Everything before HELLO's own answer is stale and ignored.
+
+        With `within` longer than the timeout (a board still starting), HELLO
+        goes again every `timeout` seconds until one is answered; then the
+        answers to the others are read as well, so that none is left over to
+        be taken for the answer to a later command."""
         self._serial.reset_input_buffer()
-        self.write_raw(b"\x18\nHELLO\n")
-        deadline = time.monotonic() + self.timeout
-        seen = []
-        while time.monotonic() < deadline:
+        start = time.monotonic()
+        deadline = start + (self.timeout if within is None else within)
+        sent, resend_at = 0, start
+        seen: list[str] = []
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                hint = (
+                    " (a MicroPython REPL answered: is the firmware running?)" if any(">>>" in s for s in seen) else ""
+                )
+                waited = deadline - start
+                raise ProgrammerError("NO_ANSWER", f"no picostim HELLO answer from {self.port} in {waited:g}s{hint}")
+            if now >= resend_at:
+                self.write_raw(b"\x18\nHELLO\n")
+                sent, resend_at = sent + 1, now + self.timeout
             line = self._readline()
             if line is None:
                 continue
             if line.startswith("OK picostim "):
-                kv = parse_pairs(line)
-                try:
-                    hello = Hello(kv["fw"], int(kv["proto"]), kv["board"], int(kv["contacts"]))
-                except (KeyError, ValueError) as exc:
-                    raise ProgrammerError("PROTOCOL", f"unexpected HELLO answer {line!r}") from exc
-                if hello.protocol != PROTOCOL_VERSION:
-                    raise ProgrammerError(
-                        "PROTOCOL",
-                        f"board speaks protocol v{hello.protocol}; this client speaks v{PROTOCOL_VERSION}",
-                    )
-                return hello
+                break
             seen.append(line)
-        hint = " (a MicroPython REPL answered: is the firmware running?)" if any(">>>" in s for s in seen) else ""
-        raise ProgrammerError("NO_ANSWER", f"no picostim HELLO answer from {self.port} in {self.timeout}s{hint}")
+        for _ in range(sent - 1):
+            # Each comes about `timeout` after the one before; one that never
+            # comes was sent while the board was resetting.
+            self._read_hello_answer(time.monotonic() + 2 * self.timeout)
+        kv = parse_pairs(line)
+        try:
+            hello = Hello(kv["fw"], int(kv["proto"]), kv["board"], int(kv["contacts"]))
+        except (KeyError, ValueError) as exc:
+            raise ProgrammerError("PROTOCOL", f"unexpected HELLO answer {line!r}") from exc
+        if hello.protocol != PROTOCOL_VERSION:
+            raise ProgrammerError(
+                "PROTOCOL",
+                f"board speaks protocol v{hello.protocol}; this client speaks v{PROTOCOL_VERSION}",
+            )
+        return hello
+
+    def _read_hello_answer(self, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            line = self._readline()
+            if line is not None and line.startswith("OK picostim "):
+                return
 
     def _write(self, line: str) -> None:
         try:

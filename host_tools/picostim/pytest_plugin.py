@@ -22,8 +22,10 @@ or on the command line: `pytest -p picostim.pytest_plugin`. Then:
         pulses = trace.pulses()          # stops the board, measures the trace
         assert all(p.cathodic_ns == 100_000 for p in pulses)
 
-Options: `--port PORT` (a real board; tests using `trace` or `vboard_only` are
-skipped there) and `--key FILE` (its device key, for `clinician`).
+Options: `--port PORT` (a real board, a device path or a pyserial URL such as
+rfc2217://host:port; tests using `trace` or `vboard_only` are skipped there),
+`--key FILE` (its device key, for `clinician`), and labgrid's `--lg-env FILE`
+(the board of a labgrid place, see docs/LAB.md: the same tests as with --port).
 """
 
 from __future__ import annotations
@@ -47,8 +49,17 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def real_port(request):
-    """--port, or None on the virtual board."""
-    return request.config.getoption("--port")
+    """--port, or the labgrid place's port under --lg-env, or None on the virtual board."""
+    port = request.config.getoption("--port")
+    if port is None and request.config.getoption("lg_env", None):
+        from picostim.lab.place import board_url
+
+        port = board_url(request.getfixturevalue("target"))
+    if port:
+        with _programmer(port) as board:
+            firmware = board.hello.firmware
+        request.getfixturevalue("record_testsuite_property")("picostim_firmware", firmware)
+    return port
 
 
 @pytest.fixture(scope="session")
@@ -77,12 +88,16 @@ def vboard_only(real_port):
         pytest.skip("needs the virtual board (its trace or its process)")
 
 
+def _programmer(port):
+    from picostim.programmer import Programmer
+
+    return Programmer(port, timeout=10)
+
+
 @pytest.fixture
 def board(board_port):
     """A connected Programmer (patient role); stimulation is stopped afterwards."""
-    from picostim.programmer import Programmer
-
-    with Programmer(board_port, timeout=10) as programmer:
+    with _programmer(board_port) as programmer:
         yield programmer
         programmer.stop()
 
