@@ -15,13 +15,13 @@ it REPL (see leave_service): stimulation stops, outputs go low.
 from __future__ import annotations
 
 import argparse
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from picostim.boards import board_path
 from picostim.chip.firmware_host import ROOT
+from picostim.tools import find_tool
 
 FIRMWARE = ROOT / "firmware"
 BUILD = ROOT / "build" / "mpy"
@@ -34,8 +34,7 @@ _CLEAN_LIB = (
 
 
 def _tool(name: str) -> str:
-    local = Path(sys.executable).with_name(name)
-    found = str(local) if local.exists() else shutil.which(name)
+    found = find_tool(name)
     if not found:
         raise SystemExit(f"picostim deploy: {name} is not installed (run `make setup`)")
     return found

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
-import sys
-from pathlib import Path
+
+from picostim.tools import find_tool
 
 
 class LabError(Exception):
@@ -17,8 +16,7 @@ class LabError(Exception):
 
 def tool(name: str) -> str:
     """A labgrid executable: beside this Python (the lab venv), else on PATH."""
-    local = Path(sys.executable).with_name(name)
-    found = str(local) if local.exists() else shutil.which(name)
+    found = find_tool(name)
     if not found:
         raise LabError(f"{name} not found: install labgrid (`make lab-setup`, or `pip install picostim[lab]`)")
     return found
