@@ -30,6 +30,7 @@ from picostim.fullchip.image import find_image
 from picostim.programmer import Programmer
 
 ANSWER_S = 900.0  # wall seconds per answer on a loaded machine
+QUIET_NS = 1_300_000_000  # longer than the firmware's 1 s of quiet before it saves
 MIX = (
     "STATUS",
     "AMP UP",
@@ -133,6 +134,17 @@ def _session(
                 by_command.setdefault(name, []).append(timing.round_trips[-1])
                 if line == "DIAG":
                     diags.append(_pairs(answer))
+        # the host goes quiet: the firmware writes every change of the session to flash, once
+        quiet_from = timing.board.emulated_ns
+        while timing.board.emulated_ns - quiet_from < QUIET_NS:
+            time.sleep(0.5)
+        saved = _pairs(board.send("DIAG"))
+        diags.append(saved)
+        print(
+            f"after {QUIET_NS / 1e9:.1f} s quiet: saves={saved.get('saves')} (writes of changes to flash since "
+            f"boot), the last one {saved.get('save_ms')} ms emulated, unsaved={saved.get('unsaved')}; "
+            f"heap_peak {saved.get('heap_peak')} B, heap_live {saved.get('heap_live')} B"
+        )
         previous = ""
         for line in GROUP_MIX if group else ():
             count = len(timing.round_trips)

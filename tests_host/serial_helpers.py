@@ -2,6 +2,7 @@
 
 from picostim.boards import load_board
 from picostim.programmer import Programmer
+from picostim.pytest_plugin import answer_timeout
 
 BOARD = load_board("pico")
 # A known setting for program 1: no ramp, no cycling, no train, the patient may
@@ -13,8 +14,13 @@ BASE = (
 )
 
 
+# Changes reach the flash once the host has been quiet for 1 s (service._PERSIST_QUIET_MS):
+# a test that cuts the power after a change waits this long of the board's time first.
+PERSIST_S = 1.2
+
+
 def connect(port):
-    return Programmer(port, timeout=10)
+    return Programmer(port, timeout=answer_timeout())
 
 
 def reset(board, key=None):

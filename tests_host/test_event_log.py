@@ -51,9 +51,9 @@ class TrainEngine(FakeEngine):
 class Bench:
     """Commands as service.build wires them, with a log on an in-memory flash."""
 
-    def __init__(self, key=DEV_KEY, capacity=64):
+    def __init__(self, key=DEV_KEY, capacity=64, hold=0):
         self.fs = MemoryFS()
-        self.log = EventLog(self.fs, "/events.log", capacity)
+        self.log = EventLog(self.fs, "/events.log", capacity, hold)
         self.saves = 0
         therapy = Therapy(BOARD, lambda program: safety.check(program, BOARD["safety"]))
         self.engine = TrainEngine()
@@ -250,10 +250,11 @@ def test_no_key_or_login_answer_ever_reaches_the_log():
         assert DEV_KEY[i : i + 8] not in flash  # not as bytes either
 
 
-def test_save_follows_every_stored_change_and_only_those():
-    bench = Bench()
+def test_a_stored_change_marks_the_settings_unsaved_and_persist_saves_them_once():
+    bench = Bench(hold=16)
     bench.login()
-    saves = []
+    bench.commands.persist()
+    marked = []
     for line in (
         "SET amp=1mA ramp=0ms",
         "AMP UP",
@@ -270,10 +271,10 @@ def test_save_follows_every_stored_change_and_only_those():
         "TRAIN PLAY",
         "LOGOUT",
     ):
-        before = bench.saves
         bench.ok(line)
-        saves.append((line, bench.saves - before))
-    assert [line for line, n in saves if n] == [
+        marked.append((line, bench.commands.unsaved))
+        bench.commands.unsaved = False
+    assert [line for line, unsaved in marked if unsaved] == [
         "SET amp=1mA ramp=0ms",
         "AMP UP",
         "PROGRAM 2",
@@ -281,7 +282,30 @@ def test_save_follows_every_stored_change_and_only_those():
         "GROUP g",
         "RESTORE",
     ]
-    assert all(n in (0, 1) for _, n in saves)
+    assert bench.saves == 0  # nothing on the answer path
+    for line in ("AMP UP", "AMP UP", "AMP DOWN", "PROGRAM 1"):
+        bench.ok(line)
+    held = bench.log.pending
+    assert bench.commands.pending() and held >= 4
+    bench.commands.persist()
+    assert bench.saves == 1 and bench.commands.saves == 2  # four changes, one save
+    assert not bench.commands.pending() and bench.log.pending == 0
+    bench.commands.persist()
+    assert bench.saves == 1 and bench.commands.saves == 2  # nothing waited: nothing written
+
+
+def test_persist_times_itself_and_pending_dates_from_the_first_change():
+    bench = Bench()
+    bench.commands.persist()
+    bench.send("STATUS")
+    assert not bench.commands.pending()
+    bench.ok("AMP UP")
+    first = bench.now
+    bench.ok("AMP UP")
+    assert bench.commands.since == first
+    ticks = iter((100, 142))
+    bench.commands.persist(lambda: next(ticks))
+    assert bench.commands.save_ms == 42
 
 
 def test_a_failing_save_is_a_fault_not_a_refusal():
@@ -294,6 +318,7 @@ def test_a_failing_save_is_a_fault_not_a_refusal():
 
     bench.commands.save = broken
     assert "amp=1500uA" in bench.ok("SET amp=1.5mA")
+    bench.commands.persist()
     assert bench.commands.faults == ["SETTINGS_WRITE"]
     assert bench.ok("STATUS").endswith(" fault=SETTINGS_WRITE")
 
@@ -302,10 +327,29 @@ def test_a_failing_save_is_a_fault_not_a_refusal():
 
     bench.commands.save = gone
     bench.ok("AMP UP")
+    bench.commands.persist()
     assert bench.commands.faults == ["SETTINGS_WRITE", "SAVE"]
     bench.commands.save = broken
     bench.ok("AMP UP")
+    bench.commands.persist()
     assert bench.commands.faults == ["SAVE", "SETTINGS_WRITE"]  # each code once, newest last
+
+
+def test_held_records_that_cannot_be_written_are_counted_lost():
+    bench = Bench(hold=4)
+    bench.login()
+    bench.commands.persist()
+    start = bench.mark()
+    bench.ok("AMP UP")
+    bench.ok("AMP DOWN")
+    bench.fs.fail_writes = 28
+    bench.commands.persist()
+    assert bench.commands.log_fault == E_LOG_WRITE and bench.commands.log_lost == 2
+    assert bench.ok("STATUS").endswith(" fault=LOG_WRITE")
+    bench.fs.fail_writes = None
+    bench.ok("AMP UP")
+    bench.commands.persist()
+    assert bench.new(start)[:2] == [("FAULT", "device", "code=LOG_WRITE lost=2"), ("AMP", "clinician", "amp=100uA")]
 
 
 def test_log_full_the_command_still_answers_and_status_shows_the_fault():
@@ -408,6 +452,8 @@ def test_build_opens_the_log_next_to_the_key_and_logs_boot(tmp_path):
     assert (tmp_path / "events.log").stat().st_size == 256 * 128
     assert commands.faults == []
     commands.answer("SET amp=1mA", 5)
+    assert commands.log.pending == 2  # BOOT and SET: held until the service persists them
+    commands.persist()
     commands.log.close()
     commands = service.build(BOARD, FakeEngine(), DEV_KEY, root)
     records = commands.log.records()

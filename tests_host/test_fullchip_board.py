@@ -16,6 +16,7 @@ Skipped without an image ($PICOSTIM_FIRMWARE, or RPI_PICO-v1.28.0.uf2 in
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -30,7 +31,7 @@ from picostim.fullchip.image import ENV, SHARED_IMAGE, find_image
 from picostim.fullchip.launch import FullChipProcess, wait_for_line
 from picostim.measure import measure, read_vcd
 from picostim.programmer import Programmer
-from serial_helpers import BOARD
+from serial_helpers import BOARD, PERSIST_S
 
 IMAGE = find_image()
 pytestmark = pytest.mark.skipif(
@@ -72,6 +73,7 @@ def played(tmp_path_factory):
         run.boot = wait_for_line(sim.port, b"EVT READY", ANSWER_S)  # deploy ends with a reset
         with Programmer(sim.port, timeout=ANSWER_S) as board:
             run.hello = board.hello
+            run.first = board.status()
             board.login(run.key)
             board.set(ramp="0ms", **TRAIN)
             run.on = board.on()
@@ -81,6 +83,8 @@ def played(tmp_path_factory):
             run.refused = board.send("SET amp=99mA")
             run.after_refusal = board.status()
             run.kept = board.set(amp="3.1mA")
+            sim.run_for(PERSIST_S)  # the host quiet: the change reaches the flash
+            run.diag = dict(w.split("=", 1) for w in board.send("DIAG").split()[1:] if "=" in w)
     return run
 
 
@@ -97,6 +101,7 @@ def test_deploy_installs_the_firmware_and_it_starts(played):
 
 
 def test_it_serves_the_protocol(played):
+    assert played.first.fault == "-"  # its MPU-6050 answered on I2C0 (without it: ACCEL)
     assert played.on.state == "on"
     assert played.stop.state in ("stopping", "off")
     assert played.refused.startswith("ERR RANGE")
@@ -119,6 +124,7 @@ def test_a_pulse_train_in_the_trace_is_exact(played):
 
 def test_settings_survive_a_restart_from_the_flash_file(played):
     assert played.kept.amp_ua == 3100
+    assert played.diag["unsaved"] == "0" and int(played.diag["saves"]) >= 1, played.diag
     with FullChipProcess(IMAGE, flash=played.flash) as sim, Programmer(sim.port, timeout=ANSWER_S) as board:
         assert board.status().amp_ua == 3100
 
@@ -135,3 +141,31 @@ def test_a_bad_flash_file_is_refused_and_left_alone(tmp_path):
     assert result.returncode == 2
     assert "expected exactly" in result.stderr
     assert flash.read_bytes() == b"not a flash image"
+
+
+def _repl_line(link: serial.Serial, line: str, timeout: float = ANSWER_S) -> str:
+    """One line typed at the REPL; what it printed before the next prompt."""
+    link.write(line.encode() + b"\r")
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while not seen.endswith(b">>> ") and time.monotonic() < deadline:
+        seen += link.read(256)
+    return seen.decode(errors="replace").split("\r\n", 1)[-1].rsplit(">>> ", 1)[0].strip()
+
+
+def test_the_accelerometer_answers_on_i2c0_as_the_profile_wires_it():
+    """The rp2 port's machine.I2C(0) on GP0/GP1 reaches the board's MPU-6050
+    (address 0x68): WHO_AM_I, wake-up, one coherent 6-byte sample in the
+    posture set from outside; an address with nothing behind it is an OSError."""
+    assert IMAGE is not None
+    with FullChipProcess(IMAGE) as sim, serial.Serial(sim.port, 115200, timeout=0.5) as link:
+        _repl_prompt(sim.port)
+        sim.control("posture supine")
+        _repl_line(link, "from machine import I2C, Pin; i = I2C(0, sda=Pin(0), scl=Pin(1), freq=400000)")
+        assert _repl_line(link, "i.readfrom_mem(0x68, 0x75, 1)") == "b'h'"  # WHO_AM_I 0x68
+        assert _repl_line(link, "list(i.readfrom_mem(0x68, 0x3B, 6))") == "[0, 0, 0, 0, 0, 0]"  # asleep
+        _repl_line(link, "i.writeto_mem(0x68, 0x6B, b'\\x01')")
+        _repl_line(link, "import struct")
+        x, y, z = ast.literal_eval(_repl_line(link, "struct.unpack('>hhh', i.readfrom_mem(0x68, 0x3B, 6))"))
+        assert abs(x) < 200 and abs(y) < 200 and abs(abs(z) - 16384) < 200, (x, y, z)  # 1 g on the body Z axis
+        assert "OSError" in _repl_line(link, "i.readfrom_mem(0x69, 0x75, 1)")

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import serial
 from picostim.programmer import ProgrammerError
+from picostim.pytest_plugin import answer_timeout
 from serial_helpers import connect, reset
 
 pytestmark = pytest.mark.serial
@@ -22,11 +23,16 @@ def _device_key_file(request, monkeypatch):
         monkeypatch.setenv("PICOSTIM_KEY", key)
     else:
         monkeypatch.delenv("PICOSTIM_KEY", raising=False)
+    monkeypatch.setenv("PICOSTIM_TIMEOUT", str(answer_timeout()))  # the full-chip board answers in minutes
 
 
 def cli(*args):
     return subprocess.run(
-        [sys.executable, "-m", "picostim.cli", *args], capture_output=True, text=True, timeout=60, cwd=ROOT
+        [sys.executable, "-m", "picostim.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60 + 10 * answer_timeout(),
+        cwd=ROOT,
     )
 
 
@@ -191,3 +197,10 @@ def test_every_subcommand_has_a_description_and_an_example():
     assert "[uA, mA]" in text and "[Hz, kHz]" in text and "[ms, s, min]" in text
     assert "clinician allows it" in text.split("\n  amp ")[1].split("\n")[0]
     assert text.split("\n  ramp ")[1].split("\n")[0].endswith("; clinician")
+
+
+def test_a_bad_picostim_timeout_is_named_and_nothing_is_sent(monkeypatch):
+    monkeypatch.setenv("PICOSTIM_TIMEOUT", "soon")
+    result = cli("status", "--port", "/dev/null")
+    assert result.returncode == 1
+    assert "PICOSTIM_TIMEOUT='soon' is not a number of seconds" in result.stderr

@@ -6,6 +6,7 @@ import time
 import pytest
 from picostim.netport import is_network
 from picostim.programmer import ProgrammerError, Status
+from picostim.pytest_plugin import answer_timeout
 from serial_helpers import BOARD, connect, reset
 
 pytestmark = pytest.mark.serial
@@ -120,7 +121,7 @@ def test_partial_line_is_dropped_after_the_timeout(board):
     before = board.status()
     board.write_raw(b"SET amp=3mA")  # no line end
     started = time.monotonic()
-    answer = board.read_answer(timeout=TIMEOUT_MS / 1000 + 5)
+    answer = board.read_answer(timeout=TIMEOUT_MS / 1000 + answer_timeout())
     waited = time.monotonic() - started
     assert answer.startswith("ERR TIMEOUT "), answer
     assert waited >= TIMEOUT_MS / 1000 * 0.9
@@ -182,7 +183,7 @@ def test_repl_command_leaves_outputs_off_and_the_repl_then_ctrl_d_restarts(board
         assert board.send("REPL").startswith("OK leaving for the REPL")
         board.read_until(">>> ")
         board.write_raw(b"\x04")  # soft reset: main.py runs again
-        board.read_until("EVT READY", timeout=20)
+        board.read_until("EVT READY", timeout=10 + answer_timeout())  # a boot
     with connect(board_port) as board:
         assert board.status().state == "off"  # a fresh boot: outputs off
 

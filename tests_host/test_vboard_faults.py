@@ -13,7 +13,7 @@ import pytest
 import serial
 from picostim.measure import measure, read_vcd
 from picostim.vboard.launcher import SimProcess
-from serial_helpers import BOARD
+from serial_helpers import BOARD, PERSIST_S
 from test_vboard_trace import _final_levels, _output_wires, exchange, raw_login
 
 pytestmark = [pytest.mark.serial, pytest.mark.usefixtures("vboard_only")]
@@ -126,10 +126,11 @@ def test_corrupt_settings_boot_with_the_last_good_ones_outputs_off_and_a_fault(t
     with SimProcess(trace=str(trace), flash=str(flash)) as sim:
         with serial.Serial(sim.port, timeout=10) as port:
             raw_login(port)
-            assert exchange(port, "SET amp=2mA rate=70Hz ramp=0ms").startswith("OK ")  # then the newest:
+            assert exchange(port, "SET amp=2mA rate=70Hz ramp=0ms").startswith("OK ")
+            sim.run_for(PERSIST_S)  # on flash; then the newest:
             assert exchange(port, "SET amp=3mA rate=80Hz").startswith("OK ")
             assert exchange(port, "ON").startswith("OK state=on")
-            sim.run_for(0.2)
+            sim.run_for(PERSIST_S)
             data = bytearray((flash / "settings").read_bytes())
             if damage == "bit flip":
                 data[len(data) // 2] ^= 0x10
@@ -157,6 +158,7 @@ def test_settings_survive_a_power_cycle_and_a_restart_of_the_sim(tmp_path):
             assert exchange(port, "SET amp=2.5mA rate=90Hz name=walk ramp=0ms").startswith("OK ")
             assert exchange(port, "GROUP walking 1").startswith("OK ")
             assert exchange(port, "ON").startswith("OK state=on")
+            sim.run_for(PERSIST_S)
             sim.control("power cycle")
             wait_for(port, "EVT READY")
             now = status(port)
@@ -194,3 +196,40 @@ def test_a_host_that_disappears_stops_stimulation_when_the_profile_asks(tmp_path
     # ON was the last whole line: stopped 400 ms (+ at most 1) after it. The first pulse comes a
     # few ms after ON (the engine's start), the last one within a period (2 ms) of the stop.
     assert 400 - 5 <= span_ms <= 400 + 1, span_ms
+
+
+def _generation(path):
+    import store
+
+    generation, _version, _body = store.unpack(path.read_bytes())
+    return generation
+
+
+def test_a_burst_of_changes_is_one_save_after_the_host_goes_quiet(tmp_path):
+    """Five presses of AMP UP: five answers and five records, one save of the
+    settings once the host is quiet; a power cut then keeps the last amplitude."""
+    flash = tmp_path / "flash"
+    with SimProcess(flash=str(flash)) as sim:
+        with serial.Serial(sim.port, timeout=10) as port:
+            raw_login(port)
+            assert exchange(port, "SET amp=2mA ramp=0ms").startswith("OK ")
+            sim.run_for(PERSIST_S)
+            before = _generation(flash / "settings")
+            saves = int(diag(port)["saves"])
+            for _ in range(5):
+                assert exchange(port, "AMP UP").startswith("OK ")
+            assert [d for k, d in log_kinds(port) if k == "AMP"][-5:] == [f"amp={a}uA" for a in range(2100, 2600, 100)]
+            sim.run_for(PERSIST_S)
+            after = diag(port)
+            # one save; two if the host stalled a whole second between presses (a loaded machine)
+            assert saves < int(after["saves"]) <= saves + 2 and after["unsaved"] == "0", after
+            assert before < _generation(flash / "settings") <= before + 2
+            sim.control("power cycle")
+            wait_for(port, "EVT READY")
+            assert status(port)["amp"] == "2500uA"
+            records = [d for k, d in log_kinds(port) if k == "AMP"]
+            assert records[-5:] == [f"amp={a}uA" for a in range(2100, 2600, 100)]
+
+
+def diag(port):
+    return dict(w.split("=", 1) for w in exchange(port, "DIAG").split()[1:] if "=" in w)

@@ -8,7 +8,7 @@ and its members survive a power cycle; groups that cannot run are refused."""
 import pytest
 from picostim.measure import dac_levels_ua, dac_step_ua
 from picostim.programmer import ProgrammerError
-from serial_helpers import BOARD
+from serial_helpers import BOARD, PERSIST_S
 
 pytestmark = [pytest.mark.serial, pytest.mark.usefixtures("vboard_only")]
 
@@ -123,7 +123,7 @@ def test_stop_ends_every_program_and_the_group_survives_a_power_cycle(trace):
     trace.run_for(0.05)
     status = board.stop()
     assert status.state == "off"
-    trace.run_for(0.05)
+    trace.run_for(PERSIST_S)  # the group's definition reaches the flash
     trace.control("power cycle")
     board.read_until("EVT READY", timeout=30)
     assert board.groups()["pair"] == "1,2"

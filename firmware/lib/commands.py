@@ -15,10 +15,12 @@ With a log (event_log.EventLog), every accepted change is logged with the role
 that made it, and so is every refused login; never a key or a login answer.
 A failed log write does not undo or refuse the command: its code goes to
 `faults` (STATUS shows the newest as fault=) and a FAULT record says how many
-records were lost once the log writes again. `save()` is called after every
-accepted change of stored settings (SET, AMP, PROGRAM, GROUP, RESTORE); it
-may raise StimError with a stable code (or OSError), which also goes to
-`faults`.
+records were lost once the log writes again. Every accepted change of stored
+settings (SET, AMP, PROGRAM, GROUP, RESTORE) marks them unsaved; `persist()`
+then calls `save()` once for any number of changes and writes the log's held
+records, so the flash is written after the answers, not before (the service
+calls it when the host is quiet). `save()` may raise StimError with a stable
+code (or OSError), which also goes to `faults`.
 """
 
 import gc
@@ -56,6 +58,11 @@ class Commands:
         self.echo = False  # ECHO ON: the service echoes typed bytes (line_reader) for a person at a terminal
         self.log_fault = None  # code of the failed log writes not yet recorded as FAULT
         self.log_lost = 0  # records lost since
+        self._kept_settings = None  # (program, settings, STATUS text) of the last STATUS
+        self.unsaved = False  # stored settings changed since the last save
+        self.since = 0  # ms of the oldest change not yet on flash (settings or log)
+        self.saves = 0  # persist() calls that wrote something
+        self.save_ms = 0  # how long the last one took (DIAG)
         self.report = therapy.check(therapy.program())
         # Custom train intervals (us), built with TRAIN ADD, and the buffer they
         # become cycles in: see allocate_train().
@@ -120,17 +127,27 @@ class Commands:
                 gc.collect()
         return protocol.err(E_MEMORY, "out of memory; the command did not complete (see STATUS)")
 
+    def _settings_text(self, slot):
+        """The slot's settings as STATUS shows them; kept until the slot's program or
+        settings change (both are replaced, never changed in place): on a Pico the
+        text takes 8 ms to build, half of a STATUS."""
+        program, settings = slot.program, slot.settings
+        kept = self._kept_settings
+        if kept is None or kept[0] is not program or kept[1] is not settings:
+            values = program.as_dict()
+            for key in settings:
+                values[key] = settings[key]
+            kept = self._kept_settings = (program, settings, protocol.format_settings(values))
+        return kept[2]
+
     def status(self, now=0):
         stim, therapy = self.stim, self.therapy
         slot = therapy.active
-        values = slot.program.as_dict()
-        for key in slot.settings:
-            values[key] = slot.settings[key]
         numbers = therapy.numbers()
         text = "state=%s pending=%d %s program=%d name=%s group=%s members=%s role=%s phase=%s out_amp=%duA stop=%s" % (
             stim.state(),
             1 if stim.pending() else 0,
-            protocol.format_settings(values),
+            self._settings_text(slot),
             slot.number,
             slot.name,
             therapy.group or "-",
@@ -160,7 +177,10 @@ class Commands:
         log = self.log
         if log is None:
             return None
+        if not self.pending():
+            self.since = now
         code = E_MEMORY
+        lost = 1
         for _attempt in (0, 1):
             try:
                 if self.log_lost:
@@ -169,17 +189,48 @@ class Commands:
                     self.log_fault = None
                 return log.append(kind, role, detail, now)
             except StimError as e:  # event_log.LogError: the flash write failed
-                code = e.code
+                code, lost = e.code, max(1, getattr(log, "dropped", 1))
                 break
             except OSError:
                 code = "LOG_WRITE"
                 break
             except MemoryError:
                 gc.collect()
-        self.log_fault = code
-        self.log_lost += 1
-        self.fault(code)
+        self._lost(code, lost)
         return None
+
+    def _lost(self, code, count):
+        self.log_fault = code
+        self.log_lost += count
+        self.fault(code)
+
+    def pending(self):
+        """Whether anything waits for persist(): settings or log records."""
+        return self.unsaved or (self.log is not None and self.log.pending > 0)
+
+    def persist(self, clock=None):
+        """Write what waits: the settings (one save for every change since the
+        last), then the log's held records. A failure is a fault, as when the
+        write was on the answer path; `clock()` times it for DIAG."""
+        if not self.pending():
+            return
+        start = clock() if clock else 0
+        if self.unsaved and self.save is not None:
+            self.unsaved = False
+            try:
+                self.save()
+            except StimError as e:
+                self.fault(e.code)
+            except OSError:
+                self.fault(E_SAVE)
+        log = self.log
+        if log is not None and log.pending:
+            try:
+                log.flush()
+            except StimError as e:  # event_log.LogError
+                self._lost(e.code, log.dropped)
+        self.saves += 1
+        self.save_ms = clock() - start if clock else 0
 
     def _accepted(self, kind, role, detail, now, stored=True):
         """An accepted change: store the settings (when they changed), then log it.
@@ -194,12 +245,9 @@ class Commands:
             else:
                 adaptive.remember(adaptive.posture, therapy.active.number, therapy.program().amp_ua)
         if stored and self.save is not None:
-            try:
-                self.save()
-            except StimError as e:
-                self.fault(e.code)
-            except OSError:
-                self.fault(E_SAVE)
+            if not self.pending():
+                self.since = now
+            self.unsaved = True
         self.log_event(kind, role, detail, now)
 
     # -- helpers -------------------------------------------------------------------------

@@ -37,6 +37,12 @@ match: it is skipped when read, and the next record goes to the same slot
 with the same sequence number. A write that fails (flash full, I/O error)
 raises LogError(E_LOG_WRITE): the caller decides what it means; the log stays
 usable and the next append tries again.
+
+With `hold=n`, append keeps up to n records in RAM (packed, in one buffer
+allocated at open) and writes them together at `flush()`, or when the next
+record does not fit: one flash write for many records, off the answer path
+of the commands that made them. Held records read like written ones; a power
+cut loses them. A failed flush drops them (`dropped` says how many).
 """
 
 import binascii
@@ -83,12 +89,14 @@ def _why(error):
 
 
 class EventLog:
-    def __init__(self, fs, path, capacity=256):
+    def __init__(self, fs, path, capacity=256, hold=0):
         self.fs = fs  # open(path, mode) and stat(path); None: the board's own (open, os.stat)
         self.path = path
         self.capacity = capacity
         self.last_seq = 0  # 0: no record yet
         self.boot = 1
+        self.pending = 0  # records held in RAM, not yet on flash
+        self.dropped = 0  # records the last failed write lost
         self._buf = bytearray(RECORD)
         self._body = memoryview(self._buf)[:_CRC_AT]
         self._file = None
@@ -98,6 +106,8 @@ class EventLog:
         except OSError as e:
             self.close()
             raise LogError(E_LOG_OPEN, "cannot open the event log %s (%s)" % (path, _why(e))) from None
+        # allocated once, at boot: no block of this size to find on a fragmented heap later
+        self._held = memoryview(bytearray(min(hold, self.capacity) * RECORD))
 
     # -- file ----------------------------------------------------------------------------
     def _open(self, mode):
@@ -162,8 +172,15 @@ class EventLog:
 
     # -- writing -------------------------------------------------------------------------
     def append(self, kind, role, detail, now_ms):
-        """Write one record; returns its sequence number. Raises LogError
-        (E_LOG_WRITE) when the flash write fails; nothing is counted then."""
+        """Add one record; returns its sequence number. Without room to hold
+        it, it is written at once, with the held ones: raises LogError
+        (E_LOG_WRITE) when that write fails; nothing is counted then."""
+        if (self.pending + 1) * RECORD > len(self._held):
+            try:
+                self.flush()
+            except LogError:
+                self.dropped += 1  # this record too
+                raise
         seq = self.last_seq + 1
         buf = self._buf
         n = _text(buf, _DETAIL_AT, DETAIL, detail, False)
@@ -171,16 +188,42 @@ class EventLog:
         code = ord(role[0]) if role in ROLES else 0x64
         struct.pack_into(_HEADER, buf, 0, seq, self.boot, max(0, now_ms), FORMAT, code, n, 0)
         struct.pack_into("<I", buf, _CRC_AT, _crc32(self._body) & 0xFFFFFFFF)
+        self.last_seq = seq
+        if len(self._held):
+            self._held[self.pending * RECORD : (self.pending + 1) * RECORD] = buf
+            self.pending += 1
+            return seq
+        self._write(seq, (buf,))
+        return seq
+
+    def flush(self):
+        """Write the held records (one flush of the file). Raises LogError
+        (E_LOG_WRITE) when it fails: they are dropped and not counted."""
+        count = self.pending
+        if not count:
+            return
+        self.pending = 0
+        first = self.last_seq - count + 1
+        held = self._held
+        # the records up to the ring's end, then the rest from its start: at most two writes
+        split = min(count, self.capacity - (first - 1) % self.capacity)
+        self._write(first, (held[: split * RECORD], held[split * RECORD : count * RECORD]))
+
+    def _write(self, first, parts):
         try:
             f = self._handle()
-            f.seek(((seq - 1) % self.capacity) * RECORD)
-            _put(f, buf)
+            f.seek(((first - 1) % self.capacity) * RECORD)
+            for part in parts:
+                if len(part):
+                    _put(f, part)
+                    f.seek(0)  # a second part starts the ring again
             f.flush()
         except OSError as e:
-            self.close()  # the next append opens the file again
-            raise LogError(E_LOG_WRITE, "event log record %d not written (%s)" % (seq, _why(e))) from None
-        self.last_seq = seq
-        return seq
+            self.close()  # the next write opens the file again
+            self.dropped = self.last_seq - first + 1
+            self.last_seq = first - 1
+            raise LogError(E_LOG_WRITE, "event log record %d not written (%s)" % (first, _why(e))) from None
+        self.dropped = 0
 
     # -- reading -------------------------------------------------------------------------
     def page(self, since=1, limit=16):
@@ -215,10 +258,16 @@ class EventLog:
         return out
 
     def _read(self, seq):
-        f = self._handle()
-        f.seek(((seq - 1) % self.capacity) * RECORD)
         buf = self._buf
-        if f.readinto(buf) != RECORD or not self._valid():
+        held = seq - (self.last_seq - self.pending) - 1  # its place among the held records, or < 0
+        if held >= 0:
+            buf[:] = self._held[held * RECORD : (held + 1) * RECORD]
+        else:
+            f = self._handle()
+            f.seek(((seq - 1) % self.capacity) * RECORD)
+            if f.readinto(buf) != RECORD:
+                return None
+        if not self._valid():
             return None
         got, boot, ms, _, code, n, _ = struct.unpack_from(_HEADER, buf, 0)
         if got != seq:

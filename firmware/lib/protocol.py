@@ -221,12 +221,10 @@ def format_settings(values, keys=STATUS_KEYS):
         if field in values:
             value = values[field]
             if key == "patient":
-                text = ",".join(value) if value else "none"
+                value = ",".join(value) if value else "none"
             elif isinstance(value, tuple):
-                text = ",".join([str(c) for c in value])
-            else:
-                text = str(value) + unit
-            parts.append(key + "=" + text)
+                value = ",".join([str(c) for c in value])
+            parts.append("%s=%s%s" % (key, value, unit))  # one string per key: this runs for every STATUS
     return " ".join(parts)
 
 

@@ -37,6 +37,18 @@ FIRMWARE_VERSION = "0.5.0"
 _POLL_MS = 1
 _BUTTON_MS = 20
 _FAULT_LOG_MS = 1000
+# Changes reach flash once the host has been quiet this long (a patient's presses coalesce into one
+# save, and no answer waits for a flash write), or at the latest this long after the first of them.
+_PERSIST_QUIET_MS = 1000
+_PERSIST_WITHIN_MS = 10000
+_HEAP_MS = 1000  # reading the heap's use while idle (heap_peak, gcs)
+# Garbage is collected while the host is quiet, once this much has piled up, so a collection
+# (about 19 ms on a Pico) seldom lands on an answer; gc.threshold is the backstop for a host that
+# never pauses. Either keeps the heap's use near what is live instead of filling it first.
+_GC_IDLE_MS = 50
+_GC_IDLE_BYTES = 8192
+_GC_EVERY = 32768
+_LOG_HOLD = 16  # log records held in RAM between writes (2 KB, allocated at boot)
 _DETAIL_MAX = 80
 E_LOOP = "LOOP"  # an exception in the service loop
 E_WATCHDOG = "WATCHDOG"  # the last reset came from the watchdog
@@ -47,8 +59,10 @@ E_ACCEL = "ACCEL"  # the accelerometer is missing or does not answer: no posture
 class Diagnostics:
     """Uptime, lines received, and the heap as the loop sees it: the highest
     use between collections (heap_peak) and how many collections happened
-    (gcs: each pass compares gc.mem_alloc() with the last pass; a drop means
-    the collector ran, automatically or from DIAG)."""
+    (gcs: each read of gc.mem_alloc() is compared with the one before; a drop
+    means the collector ran, automatically or from DIAG). The heap is read
+    after every pass that answered a line and once a second otherwise, not on
+    every pass: on a Pico gc.mem_alloc() walks the whole heap (8 ms)."""
 
     def __init__(self):
         self._last = time.ticks_ms()
@@ -57,12 +71,20 @@ class Diagnostics:
         self.heap_peak = 0
         self.gcs = 0
         self._alloc = gc.mem_alloc()
+        self.live = self._alloc  # the heap's use after the last collection the loop made
+
+    def garbage(self):
+        """Bytes allocated since the loop's last collection, as the last read saw them."""
+        return self._alloc - self.live
+
+    def collect(self):
+        gc.collect()
+        self.live = self.heap()
 
     def tick(self):
         now = time.ticks_ms()
         self.uptime_ms += time.ticks_diff(now, self._last)
         self._last = now
-        self.heap()
         return self.uptime_ms
 
     def heap(self):
@@ -76,8 +98,8 @@ class Diagnostics:
 
     def text(self):
         self.heap()
-        gc.collect()
-        live = self.heap()
+        self.collect()
+        live = self.live
         return "commands=%d uptime_ms=%d heap_live=%d heap_free=%d heap_peak=%d gcs=%d" % (
             self.commands,
             self.uptime_ms,
@@ -119,9 +141,10 @@ def build(profile, engine, key, root=None, clock=None):
     stim = Stimulator(profile, engine, therapy, clock)
     auth = Auth(key, os.urandom)
     commands = Commands(therapy, stim, auth, hello_text(profile), describe_safety=safety.describe)
+    commands.allocate_train()  # first: the train buffers need the biggest free blocks
     if root is not None:
         try:
-            commands.log = EventLog(None, root + "events.log")
+            commands.log = EventLog(None, root + "events.log", hold=_LOG_HOLD)
         except (OSError, LogError):
             commands.fault(E_LOG_OPEN)
         commands.log_event("BOOT", "device", "fw=" + FIRMWARE_VERSION, 0)
@@ -147,7 +170,7 @@ class Service:
         self.engine = engine
         self.diag = Diagnostics()
         commands = build(profile, engine, read_key(root + "device.key"), root, self.diag.tick)
-        commands.diag = self.diag.text
+        commands.diag = self._diag_text
         if profile.get("impedance"):  # the lead check (IMPEDANCE), loaded at boot like the rest
             from impedance import LeadCheck
 
@@ -159,16 +182,19 @@ class Service:
         self.last_rx = 0  # any byte (the partial-line timeout)
         self.last_line = 0  # a whole line (the host timeout: bytes of garbage are no host)
         self.last_button = 0
+        self.last_heap = 0
         self.last_fault = None  # (code, ms) of the last fault logged: a repeating one is logged once a second
         cause = reset_cause()
         if cause == "watchdog":
             self.fault(E_WATCHDOG, "reset by the watchdog", 0)
-        commands.allocate_train()  # first: the train buffers need big free blocks
         self._restore_settings(Store(os, root + "settings"))
         self.sensor = self.posture = None
         self.last_sample = 0
         if profile.get("accelerometer"):
             self._start_posture(profile)
+        self.diag.collect()
+        if hasattr(gc, "threshold"):  # MicroPython
+            gc.threshold(_GC_EVERY)
 
     def _start_posture(self, profile):
         import posture
@@ -217,6 +243,14 @@ class Service:
 
         commands.save = save
 
+    def _diag_text(self):
+        commands = self.commands
+        return self.diag.text() + " saves=%d save_ms=%d unsaved=%d" % (
+            commands.saves,
+            commands.save_ms,
+            1 if commands.pending() else 0,
+        )
+
     def run(self):
         self.link.write_line(protocol.evt("READY " + self.commands.hello))
         micropython.kbd_intr(-1)  # 0x03 is a byte of a (refused) line, not a way out
@@ -225,6 +259,7 @@ class Service:
                 self.step()
         finally:
             micropython.kbd_intr(3)
+            self.commands.persist()  # leaving for the REPL (a deploy, a reset): nothing left in RAM
 
     def step(self):
         try:
@@ -252,6 +287,9 @@ class Service:
                     link.write_line(answer)
                 else:  # a long answer (LOG), in parts
                     link.write_parts(answer)
+            if lines:
+                self.last_heap = now
+                self.diag.heap()  # after the answers: what the commands allocated, off their answer path
         elif reader.partial() and now - self.last_rx >= self.line_timeout_ms:
             link.write_line(protocol.err(*reader.discard()))
             commands.log_event("DROP", DEVICE, "partial line after %dms of silence" % self.line_timeout_ms, now)
@@ -273,6 +311,15 @@ class Service:
         event = stim.poll(now)
         if event:
             link.write_line(protocol.evt(event))
+        if now - self.last_heap >= _HEAP_MS:
+            self.last_heap = now
+            self.diag.heap()
+        if not data and now - self.last_rx >= _GC_IDLE_MS and self.diag.garbage() >= _GC_IDLE_BYTES:
+            self.diag.collect()
+        if commands.pending() and (
+            now - self.last_rx >= _PERSIST_QUIET_MS or now - commands.since >= _PERSIST_WITHIN_MS
+        ):
+            commands.persist(self.diag.tick)
 
     def _loop_fault(self, error):
         """Outputs low first (the pulse in progress still completes when the

@@ -101,6 +101,19 @@ def cmd_sim(args):
     return run_sim(args.board, args.trace, args.heap, args.flash)
 
 
+def answer_timeout(given: float | None) -> float:
+    """--timeout, else $PICOSTIM_TIMEOUT (a slow link, the full-chip board), else 3 s."""
+    import os
+
+    if given is not None:
+        return given
+    text = os.environ.get("PICOSTIM_TIMEOUT", "3")
+    try:
+        return float(text)
+    except ValueError:
+        raise SystemExit(f"picostim: PICOSTIM_TIMEOUT={text!r} is not a number of seconds") from None
+
+
 def resolve_port(port):
     """--port, else $PICOSTIM_PORT, else the one RP2040 MicroPython board attached."""
     import os
@@ -148,7 +161,7 @@ def cmd_client(args):
     from picostim.auth import load_key
     from picostim.programmer import Programmer
 
-    with Programmer(resolve_port(args.port), timeout=args.timeout) as board:
+    with Programmer(resolve_port(args.port), timeout=answer_timeout(args.timeout)) as board:
         if args.clinician or args.command == "login":
             role = board.login(load_key(args.key or os.environ.get("PICOSTIM_KEY")))
             if args.command == "login":
@@ -256,7 +269,7 @@ def cmd_handheld(args):
         except (OSError, ValueError) as exc:
             print(f"picostim handheld: {exc}", file=sys.stderr)
             return 2
-    return run(resolve_port(args.port), clinician=args.clinician, key=key, timeout=args.timeout)
+    return run(resolve_port(args.port), clinician=args.clinician, key=key, timeout=answer_timeout(args.timeout))
 
 
 def print_impedance(report, out=None):
@@ -378,7 +391,12 @@ def build_parser():
 
     client = argparse.ArgumentParser(add_help=False)
     client.add_argument("--port", help="device path or pyserial URL (default: $PICOSTIM_PORT or the one Pico found)")
-    client.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for each answer (default: 3)")
+    client.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds to wait for each answer (default: $PICOSTIM_TIMEOUT, else 3)",
+    )
     client.add_argument("--clinician", action="store_true", help="log in as the clinician before the command")
     client.add_argument(
         "--key", help="device key file, 64 hex digits (default: $PICOSTIM_KEY, else the virtual board's key)"

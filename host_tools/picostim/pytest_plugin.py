@@ -24,8 +24,11 @@ or on the command line: `pytest -p picostim.pytest_plugin`. Then:
 
 Options: `--port PORT` (a real board, a device path or a pyserial URL such as
 rfc2217://host:port; tests using `trace` or `vboard_only` are skipped there),
-`--key FILE` (its device key, for `clinician`), and labgrid's `--lg-env FILE`
-(the board of a labgrid place, see docs/LAB.md: the same tests as with --port).
+`--key FILE` (its device key, for `clinician`), labgrid's `--lg-env FILE`
+(the board of a labgrid place, see docs/LAB.md: the same tests as with --port),
+and `--firmware UF2` (the full-chip virtual Pico booted from that MicroPython
+image, with this checkout's firmware deployed once and kept: the same tests as
+with --port, answers waited for in minutes, as it runs at about 2% of real time).
 """
 
 from __future__ import annotations
@@ -41,10 +44,29 @@ def pytest_addoption(parser):
         help="run the serial suites against a real board on this port (device path or pyserial URL)",
     )
     group.addoption("--key", default=None, help="the real board's device key file (clinician tests)")
+    group.addoption(
+        "--firmware",
+        default=None,
+        metavar="UF2",
+        help="run the serial suites on the full-chip virtual Pico booted from this MicroPython image",
+    )
+
+
+# Seconds a test waits for an answer: a Pico answers in ms; the full-chip board's
+# tens of ms of emulated time take seconds to minutes of wall time.
+ANSWER_S = {"board": 10.0, "fullchip": 900.0}
+_answer_s = ANSWER_S["board"]
+
+
+def answer_timeout() -> float:
+    """Seconds to wait for one answer from the board under test."""
+    return _answer_s
 
 
 def pytest_configure(config):
+    global _answer_s
     config.addinivalue_line("markers", "serial: talks to a board (virtual unless --port is given)")
+    _answer_s = ANSWER_S["fullchip" if config.getoption("--firmware", None) else "board"]
 
 
 @pytest.fixture(scope="session")
@@ -55,6 +77,8 @@ def real_port(request):
         from picostim.lab.place import board_url
 
         port = board_url(request.getfixturevalue("target"))
+    if port is None and request.config.getoption("--firmware", None):
+        port = _fullchip_port(request)
     if port:
         with _programmer(port) as board:
             firmware = board.hello.firmware
@@ -88,10 +112,29 @@ def vboard_only(real_port):
         pytest.skip("needs the virtual board (its trace or its process)")
 
 
+def _fullchip_port(request):
+    """A full-chip board for the session, from a flash with the firmware deployed."""
+    import shutil
+    from pathlib import Path
+
+    from picostim.fullchip.deployed import deployed_flash
+    from picostim.fullchip.launch import FullChipProcess, wait_for_line
+
+    image = Path(request.config.getoption("--firmware"))
+    if not image.is_file():
+        raise pytest.UsageError(f"--firmware {image}: no such MicroPython image")
+    flash = request.getfixturevalue("tmp_path_factory").mktemp("fullchip") / "flash.img"
+    shutil.copy(deployed_flash(image, request.getfixturevalue("device_key")), flash)
+    sim = FullChipProcess(image, flash=flash)
+    request.addfinalizer(sim.stop)
+    wait_for_line(sim.port, b"EVT READY", ANSWER_S["fullchip"])  # its boot: about 2 s of emulated time
+    return sim.port
+
+
 def _programmer(port):
     from picostim.programmer import Programmer
 
-    return Programmer(port, timeout=10)
+    return Programmer(port, timeout=answer_timeout())
 
 
 @pytest.fixture
@@ -118,7 +161,7 @@ class TracedBoard:
         self.sim = sim
         self.path = path
         self.board_name = board_name
-        self.board = Programmer(sim.port, timeout=10)
+        self.board = Programmer(sim.port, timeout=answer_timeout())
 
     def run_for(self, seconds):
         """Let the board run for `seconds` of its own (emulated) time."""

@@ -247,6 +247,42 @@ eq(EventLog(fs, PATH, capacity=8).records(), written, "records written with eith
 # ---- allocation per record (MicroPython) ------------------------------------------------
 
 
+# ---- held records (hold=n): one write for many, read like written ones ---------------
+fs = MemoryFS()
+log = EventLog(fs, PATH, capacity=8, hold=3)
+writes = fs.writes
+eq([log.append("AMP", "patient", "amp=%duA" % (1000 + i), i) for i in range(3)], [1, 2, 3], "held seqs")
+eq((fs.writes, log.pending), (writes, 3), "held: nothing written yet")
+eq([r[5] for r in log.records()], ["amp=1000uA", "amp=1001uA", "amp=1002uA"], "held records read back")
+eq(EventLog(fs, PATH, capacity=8).last_seq, 0, "a power cut loses the held records")
+log.append("ON", "patient", "x", 3)  # no room: the three go first, in one write
+eq((fs.writes - writes, log.pending), (1, 1), "three held records in one write")
+log.flush()
+eq(log.pending, 0, "flushed")
+eq([r[0] for r in EventLog(fs, PATH, capacity=8).records()], [1, 2, 3, 4], "on flash after flush")
+for i in range(5):  # seq 5..9: the ring wraps inside one flush (slots 5, 6, 7, then 0, 1)
+    log.append("AMP", "patient", "wrap %d" % i, 10 + i)
+    if log.pending == 3:
+        log.flush()
+log.flush()
+after = EventLog(fs, PATH, capacity=8)
+eq([(r[0], r[5]) for r in after.records()][-5:], [(5 + i, "wrap %d" % i) for i in range(5)], "wrapped flush")
+eq(len(fs.files[PATH]), 8 * RECORD, "the file never grows")
+log.append("OFF", "patient", "", 20)
+fs.fail_writes = 28
+raises(E_LOG_WRITE, log.flush)
+eq((log.dropped, log.last_seq, log.pending), (1, 9, 0), "a failed flush drops the held, counts nothing")
+for i in range(3):
+    log.append("AMP", "patient", "lost %d" % i, 30 + i)
+raises(E_LOG_WRITE, log.append, "ON", "patient", "", 40)
+eq((log.dropped, log.last_seq), (4, 9), "no room, write failed: the held and the new one dropped")
+fs.fail_writes = None
+eq(log.append("ON", "patient", "", 41), 10, "writes again after the fault")
+log.flush()
+eq(EventLog(fs, PATH, capacity=8).last_seq, 10, "and reaches flash")
+eq(len(EventLog(fs, PATH, capacity=4, hold=16)._held), 8 * RECORD, "hold: at most the capacity (the file's 8)")
+
+
 class NullFile:
     def seek(self, offset):
         return offset

@@ -228,9 +228,11 @@ class MPU6050:
         if register in _STORED:
             self.registers[register] = value
 
-    def read(self, n: int) -> bytes:
-        """A read transfer of n bytes from the register pointer on."""
-        view = self._sample()
+    def read(self, n: int, sample: bytearray | None = None) -> bytes:
+        """A read transfer of n bytes from the register pointer on; `sample`:
+        the registers as `sample()` took them when the transfer started (a bus
+        that moves one byte at a time still reads one coherent sample)."""
+        view = self.sample() if sample is None else sample
         out = bytearray(n)
         for i in range(n):
             out[i] = view[self.pointer]
@@ -238,7 +240,7 @@ class MPU6050:
         self.reads += n
         return bytes(out)
 
-    def _sample(self) -> bytearray:
+    def sample(self) -> bytearray:
         """The register file with the data registers of the sample due now."""
         view = bytearray(self.registers)
         if self.asleep:

@@ -20,6 +20,9 @@ from rp2040py.device.load_flash import check_flash_image_size, dump_micropython_
 from rp2040py.device.mp_device import MicroPythonDevice
 from rp2040py.utils.logging import LogLevel
 
+from picostim.boards import load_board
+from picostim.chip.mpu6050 import ADDRESS, MPU6050
+from picostim.fullchip.i2c_bus import I2CBus
 from picostim.fullchip.pio_clock import ClockedPio
 from picostim.fullchip.trace import PinTrace
 
@@ -47,7 +50,9 @@ class FlashFileError(ValueError):
 
 
 class FullChipBoard:
-    def __init__(self, image: Path, flash_file: Path | None = None, trace: str | None = None) -> None:
+    def __init__(
+        self, image: Path, flash_file: Path | None = None, trace: str | None = None, profile: dict | None = None
+    ) -> None:
         self.spec = resolve_firmware(BOARDS["pico"], "micropython", str(image))
         assert self.spec.layout is not None  # the pico entry declares MicroPython's layout
         self.flash_file = Path(flash_file) if flash_file else None
@@ -63,6 +68,8 @@ class FullChipBoard:
         self.mcu = self.device.mcu
         self.pio = ClockedPio(self.mcu)  # PIO on the system clock, not per CPU instruction
         self.trace = PinTrace(trace, self.mcu, self.pio) if trace else None
+        # the board profile's parts outside the chip: its MPU-6050 on its I2C controller
+        self.accel = _attach_accelerometer(self, profile or load_board("pico"))
         # every byte the board sends, and every host byte as it reaches the USB link (emulated_ns: when)
         self.output_listeners: list[Callable[[bytes], None]] = []
         self.input_listeners: list[Callable[[bytes], None]] = []
@@ -99,3 +106,15 @@ class FullChipBoard:
         if self._pty is not None:
             await self._pty.stop()
             self._pty = None
+
+
+def _attach_accelerometer(board: FullChipBoard, profile: dict) -> MPU6050 | None:
+    spec = profile.get("accelerometer")
+    if not spec:
+        return None
+    if spec.get("part") != "mpu6050":
+        raise ValueError(f"accelerometer part {spec.get('part')!r} is not emulated (mpu6050 is)")
+    device = MPU6050(lambda: board.emulated_ns, spec.get("axes", "+x+y+z"))
+    bus = I2CBus(board.mcu.i2c[profile["i2c"]["id"]])
+    bus.devices[spec.get("address", ADDRESS)] = device
+    return device

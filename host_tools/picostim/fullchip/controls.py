@@ -1,8 +1,10 @@
 """Stdin controls of the full-chip board, as on the fast board where the chip
 has the part: `clock` (prints CLOCK <emulated ns>), `wait <ms>` (prints it
 once that much emulated time has passed), `power cycle` (a power-on reset:
-RAM lost, flash kept), `reset` (the RUN pin), `pin <n> 0|1` (drive a GPIO
-from outside), `button press|release` (the BOOTSEL button)."""
+RAM lost, flash kept; the accelerometer resets too), `reset` (the RUN pin),
+`pin <n> 0|1` (drive a GPIO from outside), `button press|release` (the
+BOOTSEL button), `posture ...` and `accel ...` (the MPU-6050 on I2C0, as on
+the fast board)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import sys
 
 from rp2040py.device.base_device import ResetCause
 
+from picostim.chip.mpu6050 import motion_from_words
 from picostim.fullchip.board import FullChipBoard
 
 
@@ -30,8 +33,8 @@ class Controls:
         while b"\n" in self._pending:
             line, self._pending = self._pending.split(b"\n", 1)
             reply = self.apply(line.decode(errors="replace").split())
-            if reply:
-                print(reply, flush=True)
+            if reply:  # CLOCK lines on stdout (SimProcess reads them), the rest to the log, as on the fast board
+                print(reply, file=sys.stdout if reply.startswith("CLOCK ") else sys.stderr, flush=True)
 
     def apply(self, words: list[str]) -> str:
         """One control line; an error line for one it does not know."""
@@ -47,8 +50,17 @@ class Controls:
             alarm.schedule(max(ms, 0.0) * 1e6)
             return ""
         self.board.pio.catch_up()  # an outside change lands on the PIO's current cycle
+        accel = self.board.accel
+        if words[:1] in (["posture"], ["accel"]) and accel is not None:
+            try:
+                accel.set_motion(motion_from_words(words))
+            except ValueError as exc:
+                return f"ERR accelerometer: {exc}"
+            return "accelerometer: " + accel.motion.describe()
         if words == ["power", "cycle"]:
             self.board.device.hard_reset(cause=ResetCause.POWER_ON)
+            if accel is not None:
+                accel.reset()  # powered from the board's 3V3
         elif words == ["reset"]:
             self.board.device.hard_reset(cause=ResetCause.RUN_PIN)
         elif len(words) == 3 and words[0] == "pin" and words[1].isdigit() and words[2] in ("0", "1"):
@@ -63,7 +75,7 @@ class Controls:
             else:
                 pin.release_input()
         elif words:
-            known = "clock, wait, power cycle, reset, pin, button"
+            known = "clock, wait, power cycle, reset, pin, button" + (", posture, accel" if accel else "")
             return f"ERR unknown control {' '.join(words)!r} (the full-chip board knows: {known})"
         return ""
 
