@@ -14,16 +14,18 @@ OSError(ETIMEDOUT/EIO) as a Pico with nothing on the bus does.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rp2040py.peripherals.i2c import RPI2C, I2CMode
 
 
 class I2CBus:
     def __init__(self, controller: RPI2C) -> None:
         self.controller = controller
-        self.devices: dict[int, object] = {}
-        self._device = None  # the device addressed by the transfer in progress
+        self.devices: dict[int, Any] = {}  # address -> write(data), read(n, sample), sample()
+        self._device: Any = None  # the device addressed by the transfer in progress
         self._written = bytearray()
-        self._sample = None  # a read's registers, as at its address phase
+        self._sample: bytearray | None = None  # a read's registers, as at its address phase
         controller.on_start = self._start
         controller.on_connect = self._connect
         controller.on_write_byte = self._write_byte
