@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import serial
 from picostim.programmer import ProgrammerError
-from picostim.pytest_plugin import answer_timeout
+from picostim.pytest_plugin import answer_timeout, on_fullchip
 from serial_helpers import connect, reset
 
 pytestmark = pytest.mark.serial
@@ -150,7 +150,12 @@ def test_every_query_command_answers_json(board_port):
 
 
 def test_a_closed_pipe_ends_quietly(board_port):
-    for command in ("log --all", "impedance --json", "set --help"):
+    commands = ["log --all", "impedance --json", "set --help"]
+    if on_fullchip():
+        # no lead front end behind its ADC yet: every contact would read shorted, and the lead
+        # check would refuse stimulation on them for the rest of the session
+        commands.remove("impedance --json")
+    for command in commands:
         shell = f"{sys.executable} -m picostim.cli {command} --port {board_port} | head -1"
         result = subprocess.run(["bash", "-o", "pipefail", "-c", shell], capture_output=True, text=True, cwd=ROOT)
         assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr, result.stderr

@@ -63,6 +63,11 @@ def answer_timeout() -> float:
     return _answer_s
 
 
+def on_fullchip() -> bool:
+    """Whether the board under test is the full-chip board (--firmware)."""
+    return _answer_s == ANSWER_S["fullchip"]
+
+
 def pytest_configure(config):
     global _answer_s
     config.addinivalue_line("markers", "serial: talks to a board (virtual unless --port is given)")
