@@ -15,6 +15,7 @@ it REPL (see leave_service): stimulation stops, outputs go low.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -46,11 +47,15 @@ def compile_firmware(out: Path = BUILD) -> list[Path]:
     compiled = []
     for source in sorted((FIRMWARE / "lib").glob("*.py")):
         target = out / (source.stem + ".mpy")
+        partial = out / f"{source.stem}.{os.getpid()}.partial"
         result = subprocess.run(
-            [_tool("mpy-cross"), "-march=armv6m", "-o", str(target), str(source)], capture_output=True, text=True
+            [_tool("mpy-cross"), "-march=armv6m", "-o", str(partial), str(source)], capture_output=True, text=True
         )
         if result.returncode:
+            partial.unlink(missing_ok=True)
             raise SystemExit(f"picostim deploy: mpy-cross failed on {source}:\n{result.stderr}")
+        # whole files only: another deploy or a test may be reading build/mpy meanwhile
+        os.replace(partial, target)
         compiled.append(target)
     return compiled
 

@@ -57,6 +57,7 @@ def deployed_flash(image: Path, key: bytes, board: str = "pico", log=sys.stderr)
                 raise RuntimeError(f"picostim deploy failed:\n{result.stdout}{result.stderr}")
             if b"EVT READY" not in wait_for_line(sim.port, b"EVT READY", ANSWER_S):
                 raise RuntimeError("the deployed firmware did not start (no EVT READY)")
-        shutil.copy(flash, target.with_suffix(".tmp"))
-        os.replace(target.with_suffix(".tmp"), target)  # whole or not at all: another run may read it
+        partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")
+        shutil.copy(flash, partial)
+        os.replace(partial, target)  # whole or not at all: another run may be reading or making it
     return target
