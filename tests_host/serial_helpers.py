@@ -1,5 +1,6 @@
 """Shared pieces of the serial integration suites (virtual or real board)."""
 
+import service
 from picostim.boards import load_board
 from picostim.programmer import Programmer
 from picostim.pytest_plugin import answer_timeout
@@ -14,9 +15,9 @@ BASE = (
 )
 
 
-# Changes reach the flash once the host has been quiet for 1 s (service._PERSIST_QUIET_MS):
-# a test that cuts the power after a change waits this long of the board's time first.
-PERSIST_S = 1.2
+# Changes reach the flash once the host has been quiet this long: a test that cuts the
+# power after a change waits that, and a little more, of the board's time first.
+PERSIST_S = service._PERSIST_QUIET_MS / 1000 + 0.2
 
 
 def connect(port):

@@ -177,8 +177,7 @@ class Commands:
         log = self.log
         if log is None:
             return None
-        if not self.pending():
-            self.since = now
+        self._waiting(now)
         code = E_MEMORY
         lost = 1
         for _attempt in (0, 1):
@@ -189,7 +188,7 @@ class Commands:
                     self.log_fault = None
                 return log.append(kind, role, detail, now)
             except StimError as e:  # event_log.LogError: the flash write failed
-                code, lost = e.code, max(1, getattr(log, "dropped", 1))
+                code, lost = e.code, log.dropped
                 break
             except OSError:
                 code = "LOG_WRITE"
@@ -203,6 +202,11 @@ class Commands:
         self.log_fault = code
         self.log_lost += count
         self.fault(code)
+
+    def _waiting(self, now):
+        """Something is about to wait for persist(): from `now`, unless something already does."""
+        if not self.pending():
+            self.since = now
 
     def pending(self):
         """Whether anything waits for persist(): settings or log records."""
@@ -245,8 +249,7 @@ class Commands:
             else:
                 adaptive.remember(adaptive.posture, therapy.active.number, therapy.program().amp_ua)
         if stored and self.save is not None:
-            if not self.pending():
-                self.since = now
+            self._waiting(now)
             self.unsaved = True
         self.log_event(kind, role, detail, now)
 

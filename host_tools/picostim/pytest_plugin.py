@@ -55,23 +55,23 @@ def pytest_addoption(parser):
 # Seconds a test waits for an answer: a Pico answers in ms; the full-chip board's
 # tens of ms of emulated time take seconds to minutes of wall time.
 ANSWER_S = {"board": 10.0, "fullchip": 900.0}
-_answer_s = ANSWER_S["board"]
+_fullchip = False  # --firmware: the board under test is the full-chip board
 
 
 def answer_timeout() -> float:
     """Seconds to wait for one answer from the board under test."""
-    return _answer_s
+    return ANSWER_S["fullchip" if _fullchip else "board"]
 
 
 def on_fullchip() -> bool:
     """Whether the board under test is the full-chip board (--firmware)."""
-    return _answer_s == ANSWER_S["fullchip"]
+    return _fullchip
 
 
 def pytest_configure(config):
-    global _answer_s
+    global _fullchip
     config.addinivalue_line("markers", "serial: talks to a board (virtual unless --port is given)")
-    _answer_s = ANSWER_S["fullchip" if config.getoption("--firmware", None) else "board"]
+    _fullchip = bool(config.getoption("--firmware", None))
 
 
 @pytest.fixture(scope="session")

@@ -259,13 +259,21 @@ def _put16(view: bytearray, register: int, value: int):
     view[register + 1] = value & 0xFF
 
 
-def attach(chip, board: dict) -> MPU6050 | None:
-    """The board profile's accelerometer on `chip`'s I2C bus, or None without one."""
+def from_profile(board: dict, clock) -> tuple[MPU6050, int, int] | None:
+    """The board profile's accelerometer, with its I2C bus and address, or None without one."""
     spec = board.get("accelerometer")
     if not spec:
         return None
     if spec.get("part") != "mpu6050":
         raise ValueError(f"accelerometer part {spec.get('part')!r} is not emulated (mpu6050 is)")
-    device = MPU6050(chip.now_ns, spec.get("axes", "+x+y+z"))
-    chip.i2c_devices[(board["i2c"]["id"], spec.get("address", ADDRESS))] = device
+    return MPU6050(clock, spec.get("axes", "+x+y+z")), board["i2c"]["id"], spec.get("address", ADDRESS)
+
+
+def attach(chip, board: dict) -> MPU6050 | None:
+    """The board profile's accelerometer on `chip`'s I2C bus, or None without one."""
+    found = from_profile(board, chip.now_ns)
+    if found is None:
+        return None
+    device, bus, address = found
+    chip.i2c_devices[(bus, address)] = device
     return device

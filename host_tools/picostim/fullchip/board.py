@@ -21,7 +21,7 @@ from rp2040py.device.mp_device import MicroPythonDevice
 from rp2040py.utils.logging import LogLevel
 
 from picostim.boards import load_board
-from picostim.chip.mpu6050 import ADDRESS, MPU6050
+from picostim.chip.mpu6050 import MPU6050, from_profile
 from picostim.fullchip.i2c_bus import I2CBus
 from picostim.fullchip.pio_clock import ClockedPio
 from picostim.fullchip.trace import PinTrace
@@ -109,12 +109,9 @@ class FullChipBoard:
 
 
 def _attach_accelerometer(board: FullChipBoard, profile: dict) -> MPU6050 | None:
-    spec = profile.get("accelerometer")
-    if not spec:
+    found = from_profile(profile, lambda: board.emulated_ns)
+    if found is None:
         return None
-    if spec.get("part") != "mpu6050":
-        raise ValueError(f"accelerometer part {spec.get('part')!r} is not emulated (mpu6050 is)")
-    device = MPU6050(lambda: board.emulated_ns, spec.get("axes", "+x+y+z"))
-    bus = I2CBus(board.mcu.i2c[profile["i2c"]["id"]])
-    bus.devices[spec.get("address", ADDRESS)] = device
+    device, bus, address = found
+    I2CBus(board.mcu.i2c[bus]).devices[address] = device
     return device
