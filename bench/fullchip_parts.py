@@ -29,9 +29,9 @@ ANSWER_S = 900.0
 PARTS = """
 import sys, time, gc
 sys.path.append('/lib')
-import board, service, protocol
+from picostim import board, service, protocol
 gc.collect()  # the service's DMA channels go with it
-from pulse_engine import PulseEngine
+from picostim.pulse_engine import PulseEngine
 p = board.load('/board.json')
 c = service.build(p, PulseEngine(p), None, None)
 def t(label, f, n=5):

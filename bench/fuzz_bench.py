@@ -20,7 +20,7 @@ sys.path[:0] = [str(ROOT / "tests_host"), str(ROOT / "tests_host" / "mpy")]
 
 from picostim.chip import firmware_host  # noqa: E402
 
-firmware_host.add_paths()  # firmware/lib, as the tests have it
+firmware_host.add_paths()  # the firmware's package as picostim_fw, as the tests have it
 
 import fuzz_inputs  # noqa: E402
 

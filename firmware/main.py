@@ -6,8 +6,8 @@ import sys
 
 sys.path.append("/lib")
 
-import board  # noqa: E402
-from pulse_engine import PulseEngine  # noqa: E402
+from picostim import board  # noqa: E402  (/lib/picostim: one package, no name shared with a user's modules)
+from picostim.pulse_engine import PulseEngine  # noqa: E402
 
 
 def run(root="/"):
@@ -18,7 +18,7 @@ def run(root="/"):
         return
     engine = PulseEngine(profile)  # outputs low before anything else runs
     try:
-        import service
+        from picostim import service
 
         service.serve(profile, engine, root)
     finally:

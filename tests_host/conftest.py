@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from picostim.chip import firmware_host
 
-firmware_host.add_paths()  # firmware/lib and the host machine/rp2 stand-ins
+firmware_host.add_paths()  # the firmware's package (as picostim_fw) and the host machine/rp2 stand-ins
 sys.path.insert(0, str(Path(__file__).parent / "mpy"))  # test doubles shared with the check scripts
 
 

@@ -2,8 +2,8 @@
 
 Shared by tests_host/test_fuzz_parser.py (the firmware's pure stack under
 CPython), tests_host/test_fuzz_vboard.py (the running virtual board) and
-bench/fuzz_bench.py (the long run). Needs firmware/lib and tests_host/mpy on
-sys.path (tests_host/conftest.py puts them there).
+bench/fuzz_bench.py (the long run). Needs the firmware's package as picostim_fw
+and tests_host/mpy on sys.path (tests_host/conftest.py puts them there).
 
     run = run_fuzz(seed=1, plan={"patient": 1000, "clinician": 1000})
     run.inputs, run.lines, run.failures
@@ -38,14 +38,12 @@ import random
 import re
 from pathlib import Path
 
-import protocol
-import safety
-import service
-from auth import DEV_KEY, hmac_sha256
 from fakes import FakeEngine
-from line_reader import LINE, LineReader
-from stim_program import StimError
-from therapy import CLINICIAN, PATIENT
+from picostim_fw import protocol, safety, service
+from picostim_fw.auth import DEV_KEY, hmac_sha256
+from picostim_fw.line_reader import LINE, LineReader
+from picostim_fw.stim_program import StimError
+from picostim_fw.therapy import CLINICIAN, PATIENT
 
 ROOT = Path(__file__).resolve().parents[1]
 BOARD = json.loads((ROOT / "boards" / "pico.json").read_text())
@@ -575,7 +573,7 @@ class HealthyLead:
     measurement at its expected value (impedance.LeadCheck without the engine)."""
 
     def __init__(self, board):
-        from lead import Config
+        from picostim_fw.lead import Config
 
         self.config = Config(board)
         self.current_na = 489600
@@ -588,7 +586,7 @@ def memory_log():
     """An event log on an in-memory filesystem, as the board keeps one on flash
     (None while the firmware has no event log)."""
     try:
-        from event_log import EventLog
+        from picostim_fw.event_log import EventLog
     except ImportError:
         return None
     for module in ("memory_fs", "fakes"):  # tests_host/mpy

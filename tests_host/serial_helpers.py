@@ -1,9 +1,9 @@
 """Shared pieces of the serial integration suites (virtual or real board)."""
 
-import service
 from picostim.boards import load_board
 from picostim.programmer import Programmer
 from picostim.pytest_plugin import answer_timeout
+from picostim_fw import service
 
 BOARD = load_board("pico")
 # A known setting for program 1: no ramp, no cycling, no train, the patient may

@@ -256,7 +256,7 @@ def test_mounting_axes_map_body_to_chip():
 @pytest.mark.parametrize("name", sorted(POSTURES))
 def test_driver_reads_every_posture(rig, board, name):
     _, device, _, _ = rig
-    import accel
+    from picostim_fw import accel
 
     sensor = accel.Accelerometer(board)
     assert not device.asleep and device.full_scale_g == 2
@@ -271,7 +271,7 @@ def test_driver_with_a_rotated_mounting(board):
     rotated = copy.deepcopy(board)
     rotated["accelerometer"]["axes"] = "-y+x+z"
     device = mpu6050.attach(chip, rotated)
-    import accel
+    from picostim_fw import accel
 
     sensor = accel.Accelerometer(rotated)
     for name, vector in POSTURES.items():
@@ -280,7 +280,7 @@ def test_driver_with_a_rotated_mounting(board):
 
 
 def test_driver_errors_are_accel_faults(board):
-    import accel
+    from picostim_fw import accel
 
     firmware_host.attach(ChipModel())  # no accelerometer on the bus
     with pytest.raises(accel.AccelError, match="no answer") as err:
@@ -309,8 +309,7 @@ def test_driver_errors_are_accel_faults(board):
 def test_driver_and_classifier_on_emulated_time(rig, board):
     """The service's loop in miniature: read every sample_ms of emulated time, classify."""
     chip, device, _, _ = rig
-    import accel
-    import posture
+    from picostim_fw import accel, posture
 
     sensor = accel.Accelerometer(board)
     p = posture.from_profile(board)
@@ -386,7 +385,7 @@ def unit_near(ref, angle_deg, azimuth_deg):
 def test_property_within_38_degrees_is_that_class(name, before, angle, azimuth, mag):
     """Within 38 degrees of a class's axis (45 less the ~6-degree hysteresis
     margin) a sample is that class, from a fresh start or from any class."""
-    import posture
+    from picostim_fw import posture
 
     p = posture.Posture(settle_ms=0)
     if before:
@@ -407,7 +406,7 @@ def test_property_within_38_degrees_is_that_class(name, before, angle, azimuth, 
 def test_property_no_flapping_near_a_boundary(pair, from_second, jitter, mag):
     """Angles jittering within 5.5 degrees of the 45-degree boundary between
     two classes never change the class, whichever side it started on."""
-    import posture
+    from picostim_fw import posture
 
     first, second = (pair[1], pair[0]) if from_second else pair
     a, b = REFERENCES[first], REFERENCES[second]
@@ -428,7 +427,7 @@ def test_property_no_flapping_near_a_boundary(pair, from_second, jitter, mag):
 def test_property_stability_timer(settle_ms, segments):
     """Clean vectors held for runs of 50 ms samples: a posture becomes stable
     exactly settle_ms after its first sample, if it lasts that long."""
-    import posture
+    from picostim_fw import posture
 
     p = posture.Posture(settle_ms=settle_ms)
     got, expected = [], []
@@ -459,7 +458,7 @@ def test_property_stability_timer(settle_ms, segments):
 @settings(max_examples=500, deadline=None)
 @given(st.lists(st.tuples(*[st.integers(-40000, 40000)] * 3), min_size=1, max_size=80))
 def test_property_any_samples_give_a_posture_or_none(samples):
-    import posture
+    from picostim_fw import posture
 
     p = posture.Posture(settle_ms=100, window=8)
     for n, (x, y, z) in enumerate(samples):
@@ -470,7 +469,7 @@ def test_property_any_samples_give_a_posture_or_none(samples):
 
 @given(st.integers(0, 10**12))
 def test_property_isqrt(n):
-    import posture
+    from picostim_fw import posture
 
     r = posture.isqrt(n)
     assert r == math.isqrt(n)
@@ -480,8 +479,7 @@ def test_moving_from_the_scripted_motion(rig, board):
     """A sinusoidal bounce from the chip model, sampled by the driver: moving;
     the same posture still: not moving."""
     chip, device, _, _ = rig
-    import accel
-    import posture
+    from picostim_fw import accel, posture
 
     sensor = accel.Accelerometer(board)
     for amplitude, moving in ((0, False), (60, False), (250, True), (500, True)):

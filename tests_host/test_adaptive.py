@@ -6,9 +6,9 @@ per-posture limits hold for the patient and for AdaptiveStim; the memory
 survives the settings record."""
 
 import pytest
-from adaptive import POSTURES
-from settings_record import SCHEMA, apply, encode
-from stimulator import GLIDE_MS, RAMP_STEP_MS
+from picostim_fw.adaptive import POSTURES
+from picostim_fw.settings_record import SCHEMA, apply, encode
+from picostim_fw.stimulator import GLIDE_MS, RAMP_STEP_MS
 from test_therapy_pure import Bench, _amps
 
 

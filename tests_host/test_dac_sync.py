@@ -14,7 +14,7 @@ import random
 import pytest
 from picostim.chip.session import EngineSession
 from picostim.measure import dac_levels_ua
-from pulse_engine import dac_counts
+from picostim_fw.pulse_engine import dac_counts
 from pulses import assert_matches, gaps, pulses, shape, timing_shape
 
 CATHODIC_PIN, ANODIC_PIN = 18, 19

@@ -40,7 +40,7 @@ def test_group_schedule(where):
 def test_engine_and_stand_ins_import_under_micropython():
     code = (
         f"import sys; sys.path.append({str(STAND_INS)!r}); sys.path.append({str(LIB)!r}); "
-        "import pulse_engine as e, rp2; d = rp2.DMA; "
+        "import rp2; from picostim import pulse_engine as e; d = rp2.DMA; "
         "print('OK', e.STREAM, sum(len(p[0]) for p in (e.rate_pio, e.pulse_pio, e.trigger_pio)))"
     )
     result = subprocess.run([micropython(), "-X", f"heapsize={HEAP}", "-c", code], capture_output=True, text=True)
@@ -126,7 +126,7 @@ def linked(tmp_path):
 
 def program_and_timing(fields):
     firmware_host.add_paths()
-    from stim_program import Program, timing
+    from picostim_fw.stim_program import Program, timing
 
     program = Program(**fields)
     return program, timing(program, 125_000_000)

@@ -10,19 +10,18 @@ import sys
 from pathlib import Path
 
 import pytest
-import safety
-import service
-from auth import DEV_KEY, Auth, hmac_sha256
-from commands import Commands
-from event_log import E_LOG_WRITE, EventLog
 from fakes import FakeEngine, Randomness
 from memory_fs import MemoryFS
 from mpy_checks import INTERPRETERS, SCRIPTS, interpreter, run_in_lib
 from picostim.cli import print_log
 from picostim.programmer import LogRecord, Programmer, ProgrammerError, parse_log
+from picostim_fw import safety, service
+from picostim_fw.auth import DEV_KEY, Auth, hmac_sha256
+from picostim_fw.commands import Commands
+from picostim_fw.event_log import E_LOG_WRITE, EventLog
+from picostim_fw.stimulator import Stimulator
+from picostim_fw.therapy import Therapy
 from serial_helpers import BOARD, connect, reset
-from stimulator import Stimulator
-from therapy import Therapy
 
 ROOT = Path(__file__).resolve().parents[1]
 MIN_CHECKS = 800
@@ -309,7 +308,7 @@ def test_persist_times_itself_and_pending_dates_from_the_first_change():
 
 
 def test_a_failing_save_is_a_fault_not_a_refusal():
-    from stim_program import StimError
+    from picostim_fw.stim_program import StimError
 
     bench = Bench()
 

@@ -85,6 +85,9 @@ def played(tmp_path_factory):
             run.kept = board.set(amp="3.1mA")
             sim.run_for(PERSIST_S)  # the host quiet: the change reaches the flash
             run.diag = dict(w.split("=", 1) for w in board.send("DIAG").split()[1:] if "=" in w)
+            run.lead = board.impedance(3)  # the dummy lead behind the ADC, as on the fast board
+            sim.control("contact 5 break")
+            run.broken = board.impedance(5)
     return run
 
 
@@ -120,6 +123,17 @@ def test_a_pulse_train_in_the_trace_is_exact(played):
         assert pulse.period_ns == 1_000_000
         assert (pulse.cathodes, pulse.anodes) == ([2], [3])
         assert pulse.balanced is True
+
+
+def test_the_lead_check_reads_the_dummy_lead_through_the_adc(played):
+    """IMPEDANCE on the rp2 port's ADC, fed by the front-end model: the profile's
+    dummy lead reads within tolerance, and a broken contact reads open."""
+    assert [r.name for r in played.lead.results] == ["c3", "pair2-3", "pair3-4"]
+    for result in played.lead.results:
+        assert result.status == "ok", result
+        assert abs(result.ohms - result.expected_ohms) <= result.expected_ohms * played.lead.tolerance_pct / 100
+    verdicts = {r.name: r.status for r in played.broken.results}
+    assert verdicts == {"c5": "open", "pair4-5": "open", "pair5-6": "open"}, played.broken
 
 
 def test_settings_survive_a_restart_from_the_flash_file(played):

@@ -22,7 +22,7 @@ import fuzz_inputs as fz
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from line_reader import LineReader
+from picostim_fw.line_reader import LineReader
 
 SEED = int(os.environ.get("PICOSTIM_FUZZ_SEED", "20240611"))
 MIN_INPUTS = 100_000

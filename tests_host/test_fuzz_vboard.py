@@ -23,11 +23,11 @@ import threading
 import time
 
 import fuzz_inputs as fz
-import protocol
 import pytest
-from line_reader import LINE
 from picostim.auth import response
 from picostim.programmer import open_port, parse_pairs
+from picostim_fw import protocol
+from picostim_fw.line_reader import LINE
 from serial_helpers import connect, reset
 
 pytestmark = pytest.mark.serial

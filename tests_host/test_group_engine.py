@@ -6,13 +6,13 @@ closer than the guard, STOP leaves every output low, and a live change of
 levels or of a member's shape lands whole."""
 
 import pytest
-from group_schedule import MAX_SLOTS, build, member_periods
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from picostim.chip.session import EngineSession
-from pulse_engine import dac_counts
+from picostim_fw.group_schedule import MAX_SLOTS, build, member_periods
+from picostim_fw.pulse_engine import dac_counts
+from picostim_fw.stim_program import Program, StimError, timing
 from pulses import outputs_low, pulses
-from stim_program import Program, StimError, timing
 from test_live_change import ANODIC_PIN, CATHODIC_PIN, Levels
 
 SYS_HZ = 125_000_000

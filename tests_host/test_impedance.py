@@ -29,7 +29,7 @@ class Bench:
     check waits by running the chip."""
 
     def __init__(self):
-        import impedance
+        from picostim_fw import impedance
 
         self.session = s = EngineSession("pico")
         self.front = FrontEnd.attach(s.chip, s.board)

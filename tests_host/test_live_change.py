@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from picostim.chip.session import EngineSession
-from pulse_engine import dac_counts
+from picostim_fw.pulse_engine import dac_counts
+from picostim_fw.stim_program import Program, StimError, timing
 from pulses import pulses
-from stim_program import Program, StimError, timing
 
 CATHODIC_PIN, ANODIC_PIN = 18, 19
 KEYS = ("amp_ua", "pw_us", "ipg_us", "asym", "rate_hz", "contacts", "burst")

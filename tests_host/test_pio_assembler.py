@@ -2,9 +2,9 @@
 (adafruit-circuitpython-pioasm) for every PIO program in the firmware."""
 
 import adafruit_pioasm
-import pulse_pio
 import pytest
 import rp2
+from picostim_fw import pulse_pio
 
 # Each firmware program, written again in pioasm syntax.
 PIOASM = {

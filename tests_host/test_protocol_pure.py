@@ -6,19 +6,18 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-import protocol
 import pytest
-import safety
-from auth import DEV_KEY, Auth, hmac_sha256
-from commands import Commands
 from fakes import FakeEngine, Randomness
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
-from line_reader import E_EMPTY, E_ENCODING, E_LONG, LINE, LineReader
 from mpy_checks import INTERPRETERS, run_checks
-from stim_program import TRIGGER_MODES, StimError
-from stimulator import Stimulator
-from therapy import Therapy
+from picostim_fw import protocol, safety
+from picostim_fw.auth import DEV_KEY, Auth, hmac_sha256
+from picostim_fw.commands import Commands
+from picostim_fw.line_reader import E_EMPTY, E_ENCODING, E_LONG, LINE, LineReader
+from picostim_fw.stim_program import TRIGGER_MODES, StimError
+from picostim_fw.stimulator import Stimulator
+from picostim_fw.therapy import Therapy
 
 ROOT = Path(__file__).resolve().parents[1]
 BOARD = json.loads((ROOT / "boards" / "pico.json").read_text())

@@ -1,5 +1,5 @@
-"""Absolute safety limits (firmware/lib/safety.py) and clinician
-authentication (firmware/lib/auth.py, host_tools/picostim/auth.py): the check
+"""Absolute safety limits (firmware/lib/picostim/safety.py) and clinician
+authentication (firmware/lib/picostim/auth.py, host_tools/picostim/auth.py): the check
 script under MicroPython with a Pico-sized heap and under CPython, then
 property tests under CPython against float and standard-library references."""
 
@@ -8,14 +8,14 @@ import hmac
 import math
 from pathlib import Path
 
-import auth as fw_auth
 import pytest
-import safety
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 from mpy_checks import INTERPRETERS, run_checks
 from picostim import auth as host_auth
-from stim_program import Program, StimError
+from picostim_fw import auth as fw_auth
+from picostim_fw import safety
+from picostim_fw.stim_program import Program, StimError
 
 ROOT = Path(__file__).resolve().parents[1]
 MIN_CHECKS = 60

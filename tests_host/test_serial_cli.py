@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import serial
 from picostim.programmer import ProgrammerError
-from picostim.pytest_plugin import answer_timeout, on_fullchip
+from picostim.pytest_plugin import answer_timeout
 from serial_helpers import connect, reset
 
 pytestmark = pytest.mark.serial
@@ -92,11 +92,13 @@ def test_ports_lists_without_error():
 def test_deploy_plan_installs_every_module_then_resets():
     result = cli("deploy", "--dry-run")
     assert result.returncode == 0, result.stderr
-    modules = sorted(p.stem for p in (ROOT / "firmware" / "lib").glob("*.py"))
+    modules = sorted(p.stem for p in (ROOT / "firmware" / "lib" / "picostim").glob("*.py"))
+    assert "__init__" in modules and "service" in modules
     command = result.stdout.splitlines()[-1]
-    for name in modules:
-        assert f"build/mpy/{name}.mpy :/lib/{name}.mpy" in command
-        assert (ROOT / "build" / "mpy" / f"{name}.mpy").read_bytes()[:1] == b"M"
+    for name in modules:  # one package on the board: /lib/picostim
+        assert f"build/mpy/picostim/{name}.mpy :/lib/picostim/{name}.mpy" in command
+        assert (ROOT / "build" / "mpy" / "picostim" / f"{name}.mpy").read_bytes()[:1] == b"M"
+    assert ":/lib/service.mpy" not in command
     assert "firmware/main.py :/main.py" in command and "boards/pico.json :/board.json" in command
     assert command.endswith("+ reset")
 
@@ -150,12 +152,7 @@ def test_every_query_command_answers_json(board_port):
 
 
 def test_a_closed_pipe_ends_quietly(board_port):
-    commands = ["log --all", "impedance --json", "set --help"]
-    if on_fullchip():
-        # no lead front end behind its ADC yet: every contact would read shorted, and the lead
-        # check would refuse stimulation on them for the rest of the session
-        commands.remove("impedance --json")
-    for command in commands:
+    for command in ("log --all", "impedance --json", "set --help"):
         shell = f"{sys.executable} -m picostim.cli {command} --port {board_port} | head -1"
         result = subprocess.run(["bash", "-o", "pipefail", "-c", shell], capture_output=True, text=True, cwd=ROOT)
         assert "Traceback" not in result.stderr and "BrokenPipe" not in result.stderr, result.stderr

@@ -1,4 +1,4 @@
-"""The service loop (firmware/lib/service.py) under CPython with a scripted
+"""The service loop (firmware/lib/picostim/service.py) under CPython with a scripted
 serial link and a fake pulse engine: faults injected into one pass leave the
 engine stopped (outputs low), appear in STATUS and in the event log, and the
 next pass answers again. A log that cannot be written (the flash full)
@@ -14,7 +14,7 @@ from picostim.chip import firmware_host
 
 firmware_host.add_paths()  # the host stand-ins for micropython and machine
 
-import service  # noqa: E402
+from picostim_fw import service  # noqa: E402
 
 
 class Engine(FakeEngine):

@@ -65,7 +65,7 @@ def _reboot_after(chip, action):
 
 def test_machine_reset_reboots_through_the_watchdog_and_reads_wdt_reset(chip):
     import machine
-    import watchdog
+    from picostim_fw import watchdog
 
     assert (machine.reset_cause(), watchdog.reset_cause()) == (PWRON_RESET, "power")
     machine.WDT(timeout=1000)
@@ -81,7 +81,7 @@ def test_machine_reset_reboots_through_the_watchdog_and_reads_wdt_reset(chip):
 
 def test_a_watchdog_timeout_still_reads_watchdog(chip):
     import machine
-    import watchdog
+    from picostim_fw import watchdog
 
     machine.WDT(timeout=10)
     assert chip.mem32_read(SCRATCH4) == NON_REBOOT_MAGIC
@@ -97,7 +97,7 @@ def test_a_delayed_reboot_is_no_watchdog_timeout(chip):
     """pico-sdk watchdog_reboot(0, 0, delay) (picotool's reboot): REASON reads TIMER,
     but SCRATCH4 holds 0, not the magic of an enabled watchdog."""
     import machine
-    import watchdog
+    from picostim_fw import watchdog
 
     machine.WDT(timeout=10)
     machine.mem32[SCRATCH4] = 0
@@ -108,7 +108,7 @@ def test_a_delayed_reboot_is_no_watchdog_timeout(chip):
 
 def test_reset_cause_handles_a_scratch_word_that_reads_negative(chip):
     import machine
-    import watchdog
+    from picostim_fw import watchdog
 
     machine.WDT(timeout=10)
     _reboot_after(chip, lambda: chip.run(2 * 125_000 * 10))

@@ -10,15 +10,15 @@ import os
 import subprocess
 
 import pytest
-import safety
 from fakes import FakeFlash, PowerCut
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mpy_checks import INTERPRETERS, LIB, ROOT, interpreter, run_checks
-from settings_record import E_INVALID, E_VERSION, SCHEMA, apply, encode, encode_parts, restore, save
-from stim_program import StimError
-from store import E_CORRUPT, HEADER_SIZE, MAX_BODY, Store, pack, unpack
-from therapy import CLINICIAN, PATIENT, SLOTS, Therapy
+from picostim_fw import safety
+from picostim_fw.settings_record import E_INVALID, E_VERSION, SCHEMA, apply, encode, encode_parts, restore, save
+from picostim_fw.stim_program import StimError
+from picostim_fw.store import E_CORRUPT, HEADER_SIZE, MAX_BODY, Store, pack, unpack
+from picostim_fw.therapy import CLINICIAN, PATIENT, SLOTS, Therapy
 
 BOARD = json.loads((ROOT / "boards" / "pico.json").read_text())
 SAFETY = BOARD["safety"]
@@ -545,9 +545,9 @@ def restart_on(path):
 MPY_SCRIPT = """
 import json, os, sys
 sys.path.insert(0, ".")
-import safety, settings_record
-from store import Store
-from therapy import Therapy
+from picostim import safety, settings_record
+from picostim.store import Store
+from picostim.therapy import Therapy
 with open("../../boards/pico.json") as f:
     BOARD = json.load(f)
 def fresh():

@@ -8,13 +8,13 @@ import json
 from pathlib import Path
 
 import pytest
-import safety
-from auth import DEV_KEY, Auth
-from commands import Commands
 from fakes import Randomness
-from settings_record import SCHEMA, apply, encode
-from stimulator import Stimulator
-from therapy import Therapy
+from picostim_fw import safety
+from picostim_fw.auth import DEV_KEY, Auth
+from picostim_fw.commands import Commands
+from picostim_fw.settings_record import SCHEMA, apply, encode
+from picostim_fw.stimulator import Stimulator
+from picostim_fw.therapy import Therapy
 
 ROOT = Path(__file__).resolve().parents[1]
 BOARD = json.loads((ROOT / "boards" / "pico.json").read_text())
@@ -53,7 +53,7 @@ def refused(commands, line, code):
 
 
 def clinician(commands):
-    from auth import hmac_sha256
+    from picostim_fw.auth import hmac_sha256
 
     nonce = ok(commands, "LOGIN").split("nonce=")[1]
     ok(commands, "AUTH " + hmac_sha256(DEV_KEY, bytes.fromhex(nonce)).hex())

@@ -6,18 +6,17 @@ property tests under CPython, then regression tests for bugs these tests found."
 import json
 from pathlib import Path
 
-import protocol
 import pytest
-import safety
-from auth import DEV_KEY, Auth, hmac_sha256
-from commands import Commands
 from fakes import FakeEngine, Randomness
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from mpy_checks import INTERPRETERS, run_checks
-from stim_program import Program, StimError
-from stimulator import RAMP_STEP_MS, Stimulator
-from therapy import CLINICIAN, PATIENT, PROGRAM_FIELDS, Therapy
+from picostim_fw import protocol, safety
+from picostim_fw.auth import DEV_KEY, Auth, hmac_sha256
+from picostim_fw.commands import Commands
+from picostim_fw.stim_program import Program, StimError
+from picostim_fw.stimulator import RAMP_STEP_MS, Stimulator
+from picostim_fw.therapy import CLINICIAN, PATIENT, PROGRAM_FIELDS, Therapy
 
 ROOT = Path(__file__).resolve().parents[1]
 BOARD = json.loads((ROOT / "boards" / "pico.json").read_text())

@@ -6,7 +6,7 @@ import io
 import os
 
 import pytest
-from transport import StreamTransport, open_transport
+from picostim_fw.transport import StreamTransport, open_transport
 
 
 @pytest.fixture

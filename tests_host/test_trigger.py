@@ -6,9 +6,9 @@ one constant."""
 
 import pytest
 from picostim.chip.session import EngineSession
+from picostim_fw.stim_program import StimError
 from pulses import assert_matches, gaps, outputs_low
 from pulses import pulses as measured
-from stim_program import StimError
 
 TRIGGER_PIN = 26
 PERIOD = 125_000  # cycles at 1 kHz

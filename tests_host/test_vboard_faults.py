@@ -199,7 +199,7 @@ def test_a_host_that_disappears_stops_stimulation_when_the_profile_asks(tmp_path
 
 
 def _generation(path):
-    import store
+    from picostim_fw import store
 
     generation, _version, _body = store.unpack(path.read_bytes())
     return generation

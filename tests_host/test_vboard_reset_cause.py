@@ -1,6 +1,6 @@
 """machine.reset() on the virtual board, as on the RP2040: it reboots through
 the watchdog, so machine.reset_cause() reads WDT_RESET after it, yet the board
-boots without a WATCHDOG fault (firmware/lib/watchdog.py tells it from a
+boots without a WATCHDOG fault (firmware/lib/picostim/watchdog.py tells it from a
 timeout); a hang the watchdog catches still is one. And at the REPL, the
 stand-ins' sm.put() blocks while the TX FIFO is full, as on the port."""
 

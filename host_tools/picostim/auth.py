@@ -1,4 +1,4 @@
-"""Host side of clinician authentication (see firmware/lib/auth.py).
+"""Host side of clinician authentication (see firmware/lib/picostim/auth.py).
 
 The board answers LOGIN with a nonce; the physician programmer proves it
 holds the device key by sending AUTH <HMAC-SHA256(key, nonce bytes) in hex>.
@@ -19,7 +19,7 @@ import secrets
 
 KEY_BYTES = 32
 
-# Same value as firmware/lib/auth.py DEV_KEY: the public development key of
+# Same value as firmware/lib/picostim/auth.py DEV_KEY: the public development key of
 # the virtual board and of boards that have not been deployed with their own.
 DEV_KEY = hashlib.sha256(b"picostim development key - not secret").digest()
 

@@ -3,9 +3,12 @@
     picostim deploy [--board pico] [--port /dev/ttyACM0] [--dry-run]
     picostim deploy --compile-only          # just build/mpy (what `make compile` runs)
 
-Every firmware/lib module is precompiled with mpy-cross (-march=armv6m) and
-copied to :/lib as .mpy (stale .py copies there are removed, since a .py
-would be imported instead); main.py goes to :/main.py as source (MicroPython
+Every module of the firmware's package (firmware/lib/picostim) is precompiled
+with mpy-cross (-march=armv6m) and copied to :/lib/picostim as .mpy, so none of
+its names (board, store, protocol, ...) meets a user's own modules. Stale .py
+copies in :/lib/picostim are removed (a .py would be imported instead), and so
+are the flat :/lib/<module>.mpy copies that picostim put there before it was
+one package; nothing else in :/lib is touched. main.py goes to :/main.py as source (MicroPython
 runs main.py at boot) and the board profile to :/board.json. Then the board
 resets and starts the firmware. Needs MicroPython 1.23 or newer on the Pico
 (.mpy format 6.3). A running picostim ignores Ctrl-C, so deploy first sends
@@ -25,13 +28,22 @@ from picostim.chip.firmware_host import ROOT
 from picostim.tools import find_tool
 
 FIRMWARE = ROOT / "firmware"
+PACKAGE = FIRMWARE / "lib" / "picostim"  # /lib/picostim on the board
 BUILD = ROOT / "build" / "mpy"
-_CLEAN_LIB = (
-    "import os\n"
-    "try:\n os.mkdir('/lib')\nexcept OSError:\n pass\n"
-    "for n in os.listdir('/lib'):\n"
-    " if n.endswith('.py'):\n  os.remove('/lib/' + n)\n"
-)
+
+
+def _prepare_lib() -> str:
+    """Board-side code: make /lib/picostim, drop stale sources there and the
+    flat copies of these modules from before the package."""
+    flat = tuple(p.stem for p in sorted(PACKAGE.glob("*.py")) if p.stem != "__init__")
+    return (
+        "import os\n"
+        "for d in ('/lib', '/lib/picostim'):\n try:\n  os.mkdir(d)\n except OSError:\n  pass\n"
+        "for n in os.listdir('/lib/picostim'):\n"
+        " if n.endswith('.py'):\n  os.remove('/lib/picostim/' + n)\n"
+        f"for n in {flat!r}:\n"
+        " try:\n  os.remove('/lib/' + n + '.mpy')\n except OSError:\n  pass\n"
+    )
 
 
 def _tool(name: str) -> str:
@@ -42,10 +54,12 @@ def _tool(name: str) -> str:
 
 
 def compile_firmware(out: Path = BUILD) -> list[Path]:
-    """mpy-cross every firmware/lib module for the RP2040's Cortex-M0+."""
+    """mpy-cross every module of the firmware's package for the RP2040's
+    Cortex-M0+, into out/picostim (the layout of the board's /lib)."""
+    out = out / "picostim"
     out.mkdir(parents=True, exist_ok=True)
     compiled = []
-    for source in sorted((FIRMWARE / "lib").glob("*.py")):
+    for source in sorted(PACKAGE.glob("*.py")):
         target = out / (source.stem + ".mpy")
         partial = out / f"{source.stem}.{os.getpid()}.partial"
         result = subprocess.run(
@@ -63,9 +77,9 @@ def compile_firmware(out: Path = BUILD) -> list[Path]:
 def mpremote_argv(modules: list[Path], board: str, port: str | None, key: Path | None = None) -> list[str]:
     """One mpremote invocation (commands chained with +) that installs everything."""
     argv = [_tool("mpremote")] + _connect(port)
-    argv += ["exec", _CLEAN_LIB]
+    argv += ["exec", _prepare_lib()]
     for module in modules:
-        argv += ["+", "fs", "cp", str(module), f":/lib/{module.name}"]
+        argv += ["+", "fs", "cp", str(module), f":/lib/picostim/{module.name}"]
     argv += ["+", "fs", "cp", str(board_path(board)), ":/board.json"]
     if key is not None:
         argv += ["+", "fs", "cp", str(key), ":/device.key"]  # over USB, never over the protocol
@@ -159,7 +173,7 @@ def run(args) -> int:
         print(f"picostim deploy: no board profile {args.board!r}", file=sys.stderr)
         return 2
     modules = compile_firmware()
-    print(f"mpy-cross compiled {len(modules)} modules into {BUILD.relative_to(ROOT)}")
+    print(f"mpy-cross compiled {len(modules)} modules into {(BUILD / 'picostim').relative_to(ROOT)}")
     if args.compile_only:
         return 0
     if key is None:

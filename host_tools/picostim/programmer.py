@@ -696,8 +696,7 @@ def setting_keys() -> list[SettingKey]:
     from picostim.chip.firmware_host import ROOT, add_paths
 
     add_paths()
-    import protocol
-    import therapy
+    from picostim_fw import protocol, therapy
 
     rows = {}
     doc = ROOT / "docs" / "PROTOCOL.md"

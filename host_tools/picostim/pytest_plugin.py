@@ -63,11 +63,6 @@ def answer_timeout() -> float:
     return ANSWER_S["fullchip" if _fullchip else "board"]
 
 
-def on_fullchip() -> bool:
-    """Whether the board under test is the full-chip board (--firmware)."""
-    return _fullchip
-
-
 def pytest_configure(config):
     global _fullchip
     config.addinivalue_line("markers", "serial: talks to a board (virtual unless --port is given)")

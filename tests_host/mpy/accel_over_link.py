@@ -24,7 +24,7 @@ from chip_link import ChipLink  # noqa: E402
 _chip.backend = ChipLink(request_path, reply_path)
 
 import machine  # noqa: E402
-from accel import Accelerometer  # noqa: E402
+from picostim.accel import Accelerometer  # noqa: E402
 
 with open(board_path) as f:
     board = json.load(f)

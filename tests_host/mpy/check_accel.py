@@ -11,8 +11,8 @@ except ImportError:  # CPython: accel.py only needs machine to build its own I2C
 
     sys.modules["machine"] = types.ModuleType("machine")
 
-import accel
-from accel import Accelerometer, AccelError
+from picostim import accel
+from picostim.accel import Accelerometer, AccelError
 
 checks = 0
 MICROPYTHON = sys.implementation.name == "micropython"

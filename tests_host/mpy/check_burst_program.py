@@ -5,7 +5,7 @@ import sys
 sys.path.insert(0, ".")  # run from firmware/lib
 sys.path.append("../../host_tools/picostim/mpy")  # rp2 stand-in: pulse_pio assembles at import
 from fakes import LIMITS  # noqa: E402  (a profile without the burst keys: the defaults apply)
-from pulse_pio import (  # noqa: E402
+from picostim.pulse_pio import (  # noqa: E402
     END_WORD,
     RATE_OVERHEAD,
     RING_TRAIL,
@@ -18,7 +18,7 @@ from pulse_pio import (  # noqa: E402
     ring_words,
     train_words,
 )
-from stim_program import (  # noqa: E402
+from picostim.stim_program import (  # noqa: E402
     DEFAULT_LIMITS,
     E_FIT,
     E_RANGE,

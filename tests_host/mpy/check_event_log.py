@@ -7,8 +7,9 @@ sys.path.insert(0, ".")  # run from firmware/lib
 import binascii
 import gc
 
-import event_log
-from event_log import (
+from memory_fs import MemoryFS  # noqa: E402  (tests_host/mpy, the script's own folder)
+from picostim import event_log
+from picostim.event_log import (
     DETAIL,
     E_LOG_OPEN,
     E_LOG_READ,
@@ -17,7 +18,6 @@ from event_log import (
     EventLog,
     LogError,
 )
-from memory_fs import MemoryFS  # noqa: E402  (tests_host/mpy, the script's own folder)
 
 PATH = "/events.log"
 checks = 0

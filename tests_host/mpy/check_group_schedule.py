@@ -3,8 +3,8 @@
 import sys
 
 sys.path.insert(0, ".")  # run from firmware/lib
-from group_schedule import MAX_SLOTS, build, member_periods  # noqa: E402
-from stim_program import E_FIT, E_RANGE, E_VALUE, Program, StimError, timing  # noqa: E402
+from picostim.group_schedule import MAX_SLOTS, build, member_periods  # noqa: E402
+from picostim.stim_program import E_FIT, E_RANGE, E_VALUE, Program, StimError, timing  # noqa: E402
 
 SYS_HZ = 125000000
 GUARD = 689  # one PWM period at 200 kHz and the DMA's latency

@@ -10,14 +10,13 @@ import sys
 sys.path.insert(0, ".")  # run from firmware/lib
 from binascii import hexlify, unhexlify
 
-import lead
-import safety
-from auth import DEV_KEY, Auth, hmac_sha256
-from commands import Commands
 from fakes import FakeEngine, Randomness  # noqa: E402  (tests_host/mpy, the script's own folder)
-from stim_program import Program, StimError
-from stimulator import Stimulator
-from therapy import CLINICIAN, Therapy
+from picostim import lead, safety
+from picostim.auth import DEV_KEY, Auth, hmac_sha256
+from picostim.commands import Commands
+from picostim.stim_program import Program, StimError
+from picostim.stimulator import Stimulator
+from picostim.therapy import CLINICIAN, Therapy
 
 with open("../../boards/pico.json") as f:
     BOARD = json.load(f)

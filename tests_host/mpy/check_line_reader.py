@@ -4,7 +4,7 @@
 import sys
 
 sys.path.insert(0, ".")  # run from firmware/lib
-from line_reader import E_EMPTY, E_ENCODING, E_LONG, LINE, LineReader
+from picostim.line_reader import E_EMPTY, E_ENCODING, E_LONG, LINE, LineReader
 
 checks = 0
 

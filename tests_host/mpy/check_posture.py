@@ -5,8 +5,8 @@ import math
 import sys
 
 sys.path.insert(0, ".")  # run from firmware/lib
-import posture
-from posture import LEFT, MOVING, PRONE, RIGHT, SUPINE, UPRIGHT, Posture
+from picostim import posture
+from picostim.posture import LEFT, MOVING, PRONE, RIGHT, SUPINE, UPRIGHT, Posture
 
 checks = 0
 MICROPYTHON = sys.implementation.name == "micropython"

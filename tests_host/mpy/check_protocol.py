@@ -8,15 +8,14 @@ import sys
 sys.path.insert(0, ".")  # run from firmware/lib
 from binascii import hexlify, unhexlify
 
-import protocol
-import safety
-from auth import DEV_KEY, Auth, hmac_sha256
-from commands import Commands
 from fakes import FakeEngine, Randomness  # noqa: E402  (tests_host/mpy, the script's own folder)
-from line_reader import E_EMPTY, E_ENCODING, E_LONG, E_TIMEOUT, LINE, LineReader
-from stim_program import E_RANGE, Program, StimError, Timing, timing
-from stimulator import Stimulator
-from therapy import Therapy
+from picostim import protocol, safety
+from picostim.auth import DEV_KEY, Auth, hmac_sha256
+from picostim.commands import Commands
+from picostim.line_reader import E_EMPTY, E_ENCODING, E_LONG, E_TIMEOUT, LINE, LineReader
+from picostim.stim_program import E_RANGE, Program, StimError, Timing, timing
+from picostim.stimulator import Stimulator
+from picostim.therapy import Therapy
 
 with open("../../boards/pico.json") as f:
     BOARD = json.load(f)

@@ -7,10 +7,10 @@ sys.path.insert(0, ".")  # run from firmware/lib
 import hashlib
 from binascii import hexlify, unhexlify
 
-import safety
-from auth import CLINICIAN, DEV_KEY, E_AUTH, E_LOCKOUT, PATIENT, Auth, equal, hmac_sha256
 from fakes import Randomness  # noqa: E402  (tests_host/mpy, the script's own folder)
-from stim_program import E_CONTACTS, E_VALUE, Program, StimError
+from picostim import safety
+from picostim.auth import CLINICIAN, DEV_KEY, E_AUTH, E_LOCKOUT, PATIENT, Auth, equal, hmac_sha256
+from picostim.stim_program import E_CONTACTS, E_VALUE, Program, StimError
 
 checks = 0
 

@@ -4,7 +4,7 @@ import sys
 
 sys.path.insert(0, ".")  # run from firmware/lib
 from fakes import LIMITS
-from stim_program import E_CONTACTS, E_FIT, E_RANGE, E_VALUE, Program, StimError, select_mask, timing
+from picostim.stim_program import E_CONTACTS, E_FIT, E_RANGE, E_VALUE, Program, StimError, select_mask, timing
 
 checks = 0
 

@@ -9,14 +9,12 @@ import struct
 import sys
 
 sys.path.insert(0, ".")  # run from firmware/lib
-import safety
-import settings_record
-import store
 from fakes import FakeFlash  # noqa: E402  (tests_host/mpy, the script's own folder)
-from settings_record import E_INVALID, E_VERSION, E_WRITE, SCHEMA, apply, encode, restore, save
-from stim_program import Program, StimError
-from store import E_CORRUPT, HEADER_SIZE, MAX_BODY, Store, crc32, crc32_pure
-from therapy import CLINICIAN, PATIENT, Therapy
+from picostim import safety, settings_record, store
+from picostim.settings_record import E_INVALID, E_VERSION, E_WRITE, SCHEMA, apply, encode, restore, save
+from picostim.stim_program import Program, StimError
+from picostim.store import E_CORRUPT, HEADER_SIZE, MAX_BODY, Store, crc32, crc32_pure
+from picostim.therapy import CLINICIAN, PATIENT, Therapy
 
 with open("../../boards/pico.json") as f:
     BOARD = json.load(f)

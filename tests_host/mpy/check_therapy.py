@@ -15,14 +15,13 @@ sys.path.insert(0, ".")  # run from firmware/lib
 import hashlib
 from binascii import hexlify, unhexlify
 
-import protocol
-import safety
-from auth import DEV_KEY, Auth, hmac_sha256
-from commands import Commands
 from fakes import FakeEngine, Randomness  # noqa: E402  (tests_host/mpy, the script's own folder)
-from stim_program import Program, timing
-from stimulator import RAMP_STEP_MS, Stimulator
-from therapy import PROGRAM_FIELDS, SLOTS, Therapy
+from picostim import protocol, safety
+from picostim.auth import DEV_KEY, Auth, hmac_sha256
+from picostim.commands import Commands
+from picostim.stim_program import Program, timing
+from picostim.stimulator import RAMP_STEP_MS, Stimulator
+from picostim.therapy import PROGRAM_FIELDS, SLOTS, Therapy
 
 with open("../../boards/pico.json") as f:
     BOARD = json.load(f)

@@ -22,8 +22,8 @@ from chip_link import ChipLink  # noqa: E402
 
 _chip.backend = ChipLink(request_path, reply_path)
 
-from pulse_engine import PulseEngine  # noqa: E402
-from stim_program import Program, timing, train_cycles  # noqa: E402
+from picostim.pulse_engine import PulseEngine  # noqa: E402
+from picostim.stim_program import Program, timing, train_cycles  # noqa: E402
 
 with open(board_path) as f:
     board = json.load(f)

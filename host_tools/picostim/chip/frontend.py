@@ -7,8 +7,8 @@ ADC pin at the moment of a read, from what the chip drives then:
   into the cathode bus) or anodic (reversed); neither: no current;
 * the contact-select pins: contact k on the anode bus (GP base+2k), on the
   cathode bus (GP base+2k+1), or on neither;
-* the DAC levels: the PWM slice's live CC over TOP + 1, times full scale
-  (the RC filter is taken as settled);
+* the DAC levels: the PWM slice's CC over TOP + 1 (`chip.dac_fraction`),
+  times full scale (the RC filter is taken as settled);
 * the dummy lead (board "dummy_load"): each contact's resistor to a common
   tissue node, the tissue node to ground; per-contact faults.
 
@@ -61,6 +61,9 @@ class FrontEnd:
         self.held = 0.0  # the track-and-hold's output (volts) since the last cathodic phase ended
         self._ohms: dict[tuple[frozenset[int], frozenset[int]], float | None] = {}  # bus_ohms, until a fault changes
 
+    # `chip` gives levels() (the GPIO outputs as a bit mask) and dac_fraction(pin);
+    # the fast board's ChipModel, or the full-chip board's view of its pins
+    # (picostim.fullchip.frontend_link).
     @classmethod
     def attach(cls, chip, board) -> FrontEnd:
         """A front end for `board`, wired to the chip's ADC pins and phase pins."""
@@ -97,12 +100,7 @@ class FrontEnd:
 
     # -- what the chip drives ------------------------------------------------------------
     def _dac_ua(self, pin: int) -> float:
-        if self.chip.function[pin] != "pwm":
-            return 0.0
-        s = self.chip.pwm_block.slices[pin >> 1 & 7]
-        level = s.live_cc >> (16 * (pin & 1)) & 0xFFFF
-        counts = s.live_top + 1
-        return min(level, counts) * self.full_scale_ua / counts
+        return self.chip.dac_fraction(pin) * self.full_scale_ua
 
     def buses(self, levels: int) -> tuple[set[int], set[int]]:
         """(contacts on the anode bus, contacts on the cathode bus)."""

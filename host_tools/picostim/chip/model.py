@@ -288,6 +288,16 @@ class ChipModel:
         return raw << 4 | raw >> 8
 
     # -- PWM ---------------------------------------------------------------------
+    def dac_fraction(self, pin):
+        """The PWM level on `pin` as a fraction of the period (the live CC over
+        TOP + 1, as the counter applies it); 0 unless the pin is in the PWM function."""
+        if self.function[pin] != "pwm":
+            return 0.0
+        s = self.pwm_block.slices[pin >> 1 & 7]
+        level = s.live_cc >> (16 * (pin & 1)) & 0xFFFF
+        counts = s.live_top + 1
+        return min(level, counts) / counts
+
     def _pwm_slice_changed(self, index, cycle):
         for pin in (2 * index, 2 * index + 1, 2 * index + 16, 2 * index + 17):
             if pin < GPIO_COUNT:

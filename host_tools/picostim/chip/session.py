@@ -45,8 +45,7 @@ class EngineSession:
             dac = self.board["dac"]
             self.trace = VcdTrace(trace_path, pwm_pins=(dac["cathodic_pin"], dac["anodic_pin"]))
             self.chip.listeners.append(self.trace)
-        import pulse_engine
-        import stim_program
+        from picostim_fw import pulse_engine, stim_program
 
         self.stim = stim_program
         self.engine = pulse_engine.PulseEngine(self.board)

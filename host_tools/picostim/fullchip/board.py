@@ -22,6 +22,7 @@ from rp2040py.utils.logging import LogLevel
 
 from picostim.boards import load_board
 from picostim.chip.mpu6050 import MPU6050, from_profile
+from picostim.fullchip.frontend_link import attach_front_end
 from picostim.fullchip.i2c_bus import I2CBus
 from picostim.fullchip.pio_clock import ClockedPio
 from picostim.fullchip.trace import PinTrace
@@ -68,8 +69,11 @@ class FullChipBoard:
         self.mcu = self.device.mcu
         self.pio = ClockedPio(self.mcu)  # PIO on the system clock, not per CPU instruction
         self.trace = PinTrace(trace, self.mcu, self.pio) if trace else None
-        # the board profile's parts outside the chip: its MPU-6050 on its I2C controller
-        self.accel = _attach_accelerometer(self, profile or load_board("pico"))
+        # the board profile's parts outside the chip: its MPU-6050 on its I2C controller,
+        # the dummy lead and sense amplifier behind its ADC
+        profile = profile or load_board("pico")
+        self.accel = _attach_accelerometer(self, profile)
+        self.lead = attach_front_end(self, profile)
         # every byte the board sends, and every host byte as it reaches the USB link (emulated_ns: when)
         self.output_listeners: list[Callable[[bytes], None]] = []
         self.input_listeners: list[Callable[[bytes], None]] = []

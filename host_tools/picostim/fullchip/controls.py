@@ -3,8 +3,10 @@ has the part: `clock` (prints CLOCK <emulated ns>), `wait <ms>` (prints it
 once that much emulated time has passed), `power cycle` (a power-on reset:
 RAM lost, flash kept; the accelerometer resets too), `reset` (the RUN pin),
 `pin <n> 0|1` (drive a GPIO from outside), `button press|release` (the
-BOOTSEL button), `posture ...` and `accel ...` (the MPU-6050 on I2C0, as on
-the fast board)."""
+BOOTSEL button), `posture ...` and `accel ...` (the MPU-6050 on I2C0) and
+`contact <k> break|short|ok` (the dummy lead behind the ADC), as on the fast
+board. The fast board's `fault raise|hang` break its chip link, which this
+board does not have."""
 
 from __future__ import annotations
 
@@ -57,6 +59,12 @@ class Controls:
             except ValueError as exc:
                 return f"ERR accelerometer: {exc}"
             return "accelerometer: " + accel.motion.describe()
+        lead = self.board.lead
+        if words[:1] == ["contact"] and lead is not None:
+            try:
+                return lead.set_fault(int(words[1]), words[2]) if len(words) == 3 else "ERR contact <k> break|short|ok"
+            except ValueError as exc:
+                return f"ERR contact: {exc}"
         if words == ["power", "cycle"]:
             self.board.device.hard_reset(cause=ResetCause.POWER_ON)
             if accel is not None:
@@ -76,6 +84,7 @@ class Controls:
                 pin.release_input()
         elif words:
             known = "clock, wait, power cycle, reset, pin, button" + (", posture, accel" if accel else "")
+            known += ", contact" if lead else ""
             return f"ERR unknown control {' '.join(words)!r} (the full-chip board knows: {known})"
         return ""
 

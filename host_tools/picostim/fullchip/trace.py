@@ -10,8 +10,8 @@ from picostim.fullchip.pio_clock import NS_PER_CYCLE, ClockedPio
 
 GPIO_COUNT = 30
 PWM_PINS = (18, 19)
-_FUNCTION_PWM = 4
-_PWM_KEY = 0x40050  # rp2040.peripherals key of the PWM block
+FUNCTION_PWM = 4
+PWM_KEY = 0x40050  # rp2040.peripherals key of the PWM block
 _SLICE_STRIDE = 0x14
 _CSR, _CC, _TOP = 0x00, 0x0C, 0x10
 _CSR_A_INV, _CSR_B_INV = 1 << 2, 1 << 3
@@ -35,14 +35,19 @@ class _PwmTap:
         return getattr(self._block, name)
 
 
+def pwm_level(pwm, pin: int) -> tuple[int, int]:
+    """(counts high, counts per period) of a pin's PWM channel, from its slice's CC and TOP."""
+    base = (pin >> 1 & 7) * _SLICE_STRIDE
+    level = pwm.read_uint32(base + _CC) >> (16 * (pin & 1)) & 0xFFFF
+    counts = (pwm.read_uint32(base + _TOP) & 0xFFFF) + 1
+    return min(level, counts), counts
+
+
 def duty_u16(pwm, pin: int) -> int:
     """A pin's PWM duty as MicroPython's PWM.duty_u16() reads it back."""
-    base = (pin >> 1 & 7) * _SLICE_STRIDE
-    channel = pin & 1
-    level = pwm.read_uint32(base + _CC) >> (16 * channel) & 0xFFFF
-    counts = (pwm.read_uint32(base + _TOP) & 0xFFFF) + 1
-    duty = (min(level, counts) * 65535 + counts // 2) // counts
-    if pwm.read_uint32(base + _CSR) & (_CSR_B_INV if channel else _CSR_A_INV):
+    level, counts = pwm_level(pwm, pin)
+    duty = (level * 65535 + counts // 2) // counts
+    if pwm.read_uint32((pin >> 1 & 7) * _SLICE_STRIDE + _CSR) & (_CSR_B_INV if pin & 1 else _CSR_A_INV):
         duty = 65535 - duty
     return duty
 
@@ -57,8 +62,8 @@ class PinTrace:
         self._duty = {pin: 0 for pin in PWM_PINS}
         for n in range(GPIO_COUNT):
             rp2040.gpio[n].add_listener(lambda value, last, n=n: self._pin_changed(n))
-        self._pwm = rp2040.peripherals[_PWM_KEY]
-        rp2040.peripherals[_PWM_KEY] = _PwmTap(self._pwm, self._pwm_written)
+        self._pwm = rp2040.peripherals[PWM_KEY]
+        rp2040.peripherals[PWM_KEY] = _PwmTap(self._pwm, self._pwm_written)
 
     def _cycle(self) -> int:
         # Inside a PIO step the block's own cycle is exact; otherwise the CPU's clock,
@@ -70,7 +75,7 @@ class PinTrace:
 
     def _pin_changed(self, n: int) -> None:
         pin = self.rp2040.gpio[n]
-        if pin.function_select == _FUNCTION_PWM:
+        if pin.function_select == FUNCTION_PWM:
             return  # a DAC pin: its duty is traced, not its carrier
         level = 1 if pin.output_enable and pin.output_value else 0
         if (self._levels >> n & 1) != level:
@@ -80,7 +85,7 @@ class PinTrace:
 
     def _pwm_written(self) -> None:
         for pin in PWM_PINS:
-            if self.rp2040.gpio[pin].function_select != _FUNCTION_PWM:
+            if self.rp2040.gpio[pin].function_select != FUNCTION_PWM:
                 continue
             duty = duty_u16(self._pwm, pin)
             if duty != self._duty[pin]:

@@ -5,8 +5,8 @@ run the firmware's main.py unchanged.
     micropython vboard_main.py REQUEST_FIFO REPLY_FIFO FIRMWARE_DIR FLASH_DIR LIB_DIR
 
 FLASH_DIR stands in for the Pico's flash filesystem root (board.json,
-device.key, settings, the event log); LIB_DIR holds the firmware modules
-as `picostim deploy` builds them (.mpy), so the heap sees what a Pico's does.
+device.key, settings, the event log); LIB_DIR holds the firmware's package
+(picostim/*.mpy) as `picostim deploy` builds it, so the heap sees what a Pico's does.
 
 MicroPython keeps interned names (qstrs) in pools that double in size; a new
 pool is one block (1280 entries: 14 KB on this 64-bit port). The stand-ins
@@ -44,10 +44,10 @@ def _grow_name_pool():
     import gc
     import os
 
-    for name in sorted(os.listdir(lib_dir)):
+    for name in sorted(os.listdir(lib_dir + "/picostim")):
         if name.endswith(".mpy"):
             try:
-                __import__(name[:-4])
+                __import__("picostim." + name[:-4])
             except Exception:  # noqa: BLE001  (main.py reports what does not load)
                 pass
     gc.collect()

@@ -14,7 +14,7 @@ The flash filesystem is a directory (`--flash DIR` keeps it between runs).
 The watchdog, once the firmware starts it, resets the board when it is not
 fed in time: the firmware process is killed and booted again, with
 machine.reset_cause() = WDT_RESET. machine.reset() resets it the same way,
-through the watchdog, as on the RP2040 (see firmware/lib/watchdog.py). Faults can be injected from stdin (see
+through the watchdog, as on the RP2040 (see firmware/lib/picostim/watchdog.py). Faults can be injected from stdin (see
 CONTROL_HELP): a failing chip call, a hung firmware, a power cycle.
 
 One clock: the firmware's `time` and its waits are the emulated chip's

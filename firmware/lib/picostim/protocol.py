@@ -9,7 +9,7 @@ format answers (pure; MicroPython and CPython). See docs/PROTOCOL.md.
 Values are exact integers (no floats: the RP2040 port has single precision).
 """
 
-from stim_program import TRIGGER_MODES, StimError
+from .stim_program import TRIGGER_MODES, StimError
 
 PROTOCOL_VERSION = 2
 

@@ -49,7 +49,7 @@ import binascii
 import os
 import struct
 
-from stim_program import StimError
+from .stim_program import StimError
 
 E_LOG_OPEN = "LOG_OPEN"  # the log file cannot be opened or preallocated
 E_LOG_WRITE = "LOG_WRITE"  # a record could not be written (e.g. flash full)

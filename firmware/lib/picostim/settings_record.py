@@ -35,10 +35,10 @@ newer firmware, or an unknown version), E_WRITE (the filesystem refused a save).
 import gc
 import json
 
-import protocol
-import store as store_module
-from stim_program import Program, StimError
-from therapy import CLINICIAN, SLOT_DEFAULTS, Therapy
+from . import protocol
+from . import store as store_module
+from .stim_program import Program, StimError
+from .therapy import CLINICIAN, SLOT_DEFAULTS, Therapy
 
 SCHEMA = 4
 E_INVALID = "SETTINGS_INVALID"

@@ -22,10 +22,11 @@ goes low.
 import time
 
 import machine
-import safety
-from lead import E_BUSY, E_MEASURE, Config
-from pulse_engine import IDLE, dac_counts
-from stim_program import StimError, timing
+
+from . import safety
+from .lead import E_BUSY, E_MEASURE, Config
+from .pulse_engine import IDLE, dac_counts
+from .stim_program import StimError, timing
 
 TIMEOUT_US = 200000  # for the pulse to come and end, and for the engine to stop
 POLL_US = 10  # with wait_us (tests): the time between two looks at the engine

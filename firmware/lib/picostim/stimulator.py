@@ -24,7 +24,7 @@ took and the gap before the engine's first pulse, and a pause ends that much
 early, so the times in a trace are the programmed ones.
 """
 
-from stim_program import timing, train_cycles
+from .stim_program import timing, train_cycles
 
 RAMP_STEP_MS = 50
 GLIDE_MS = 1000  # an AdaptiveStim move when the program has no ramp

@@ -2,7 +2,7 @@
 
 Pure logic (no hardware imports); runs under MicroPython and CPython.
 
-    from stim_program import Program, timing
+    from picostim.stim_program import Program, timing
     p = Program(amp_ua=2500, pw_us=210, ipg_us=20, rate_hz=60,
                 cathodes=(2,), anodes=(3,))
     p.validate(limits, contact_count)      # raises StimError(code, message)

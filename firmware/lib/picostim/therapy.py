@@ -25,8 +25,8 @@ is then the member that SET, AMP and LIMITS address (focus); ramps, cycling
 and train duration are the first member's.
 """
 
-from adaptive import Adaptive
-from stim_program import E_RANGE, E_VALUE, Program, StimError, timing
+from .adaptive import Adaptive
+from .stim_program import E_RANGE, E_VALUE, Program, StimError, timing
 
 MAX_MEMBERS = 4  # programs in a group (group_schedule.MAX_PROGRAMS; imported only for groups of several)
 
@@ -307,7 +307,7 @@ class Therapy:
         instead of what is stored."""
         if len(numbers) < 2:
             return
-        import group_schedule  # only for groups of several: a heap that never sees one keeps its bytes
+        from . import group_schedule  # only for groups of several: a heap that never sees one keeps its bytes
 
         programs = []
         for n in numbers:

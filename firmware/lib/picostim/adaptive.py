@@ -14,7 +14,7 @@ The stable posture comes from posture.py (after its stability timer); the
 therapy moves to target() with a ramp (stimulator.glide or a soft start).
 """
 
-from stim_program import E_RANGE, E_VALUE, StimError
+from .stim_program import E_RANGE, E_VALUE, StimError
 
 POSTURES = ("upright", "supine", "prone", "left", "right", "moving")
 

@@ -66,7 +66,8 @@ from array import array
 
 import machine
 import rp2
-from pulse_pio import (
+
+from .pulse_pio import (
     END_WORD,
     RING_WORDS,
     TRIGGER_GATE_AT,
@@ -559,7 +560,7 @@ class PulseEngine:
     def group_guard(self):
         """Cycles every group slot keeps free after its pulse: the minimum rest,
         and the time the DAC needs to latch the next slot's levels."""
-        import group_schedule
+        from . import group_schedule
 
         return max(group_schedule.guard_cycles(self.board, self.sys_hz), self._dac_wait, _TAIL_CYCLES)
 
@@ -570,7 +571,7 @@ class PulseEngine:
         StimError (FIT, RANGE, VALUE) as group_schedule.build."""
         if self.state != IDLE:
             raise RuntimeError("engine is " + self.state)
-        import group_schedule
+        from . import group_schedule
 
         if group_schedule.MAX_SLOTS > _SLOTS:
             raise ValueError("group_schedule.MAX_SLOTS exceeds the engine's room")
@@ -648,7 +649,7 @@ class PulseEngine:
             if timings[i] != running[0][i] or programs[i].asym != running[1][i].asym:
                 same = False
         if not same:
-            import group_schedule
+            from . import group_schedule
 
             group_schedule.build(timings, self.group_guard(), self.sys_hz)  # refuse before stopping
             self._pacers_off()

@@ -26,9 +26,9 @@ code (or OSError), which also goes to `faults`.
 import gc
 from array import array
 
-import protocol
-from stim_program import E_RANGE, StimError
-from therapy import CLINICIAN, E_ROLE, PATIENT, SLOTS
+from . import protocol
+from .stim_program import E_RANGE, StimError
+from .therapy import CLINICIAN, E_ROLE, PATIENT, SLOTS
 
 E_MEMORY = "MEMORY"
 E_LOG_OPEN = "LOG_OPEN"  # no event log: it could not be opened at boot
@@ -564,7 +564,7 @@ class Commands:
         check = self.lead_check
         if len(args) > 1 or (args and not protocol.is_number(args[0], 2)):
             raise StimError(protocol.E_SYNTAX, "use IMPEDANCE, or IMPEDANCE <contact>")
-        import lead
+        from . import lead
 
         if check is None:
             raise StimError(lead.E_MEASURE, "no lead check on this board (board profile: impedance)")

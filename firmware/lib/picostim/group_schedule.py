@@ -14,7 +14,7 @@ overlap. Members are placed fastest first, each at the earliest offset at
 which none of its pulses meets a slot already placed.
 """
 
-from stim_program import E_FIT, E_RANGE, E_VALUE, StimError
+from .stim_program import E_FIT, E_RANGE, E_VALUE, StimError
 
 MAX_PROGRAMS = 4
 MAX_SLOTS = 64  # pulses per schedule period (the engine keeps room for this many)

@@ -19,19 +19,17 @@ import os
 import time
 
 import micropython
-import protocol
-import safety
-import settings_record
-import transport
-from auth import Auth
-from button import Button
-from commands import DEVICE, Commands
-from line_reader import LINE, LineReader
-from stim_program import StimError
-from stimulator import Stimulator
-from store import Store
-from therapy import Therapy
-from watchdog import Watchdog, reset_cause
+
+from . import protocol, safety, settings_record, transport
+from .auth import Auth
+from .button import Button
+from .commands import DEVICE, Commands
+from .line_reader import LINE, LineReader
+from .stim_program import StimError
+from .stimulator import Stimulator
+from .store import Store
+from .therapy import Therapy
+from .watchdog import Watchdog, reset_cause
 
 FIRMWARE_VERSION = "0.5.0"
 _POLL_MS = 1
@@ -132,7 +130,7 @@ def build(profile, engine, key, root=None, clock=None):
     """The command layer; with `root` (the flash root), the event log there,
     or, when it cannot be opened, the LOG_OPEN fault. `clock`: now in ms (the
     therapy timers count from the first pulse)."""
-    from event_log import E_LOG_OPEN, EventLog, LogError
+    from .event_log import E_LOG_OPEN, EventLog, LogError
 
     limits = profile["safety"]
     therapy = Therapy(
@@ -172,7 +170,7 @@ class Service:
         commands = build(profile, engine, read_key(root + "device.key"), root, self.diag.tick)
         commands.diag = self._diag_text
         if profile.get("impedance"):  # the lead check (IMPEDANCE), loaded at boot like the rest
-            from impedance import LeadCheck
+            from .impedance import LeadCheck
 
             commands.lead_check = LeadCheck(profile, engine)
         self.commands = commands
@@ -197,8 +195,8 @@ class Service:
             gc.threshold(_GC_EVERY)
 
     def _start_posture(self, profile):
-        import posture
-        from accel import Accelerometer
+        from . import posture
+        from .accel import Accelerometer
 
         self.sample_ms = posture.settings(profile)["sample_ms"]
         try:

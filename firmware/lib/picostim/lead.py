@@ -25,7 +25,7 @@ gain sense_gain[0] / sense_gain[1] during the cathodic phase; ohms = volts
 over the current the DAC really makes (whole PWM counts). Integers only.
 """
 
-from stim_program import E_CONTACTS, Program, StimError
+from .stim_program import E_CONTACTS, Program, StimError
 
 E_LEAD = "LEAD"  # stimulation refused: a contact of the program failed the last lead check
 E_BUSY = "BUSY"  # the lead check needs the pulse engine: stimulation must be off

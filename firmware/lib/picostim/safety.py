@@ -2,7 +2,7 @@
 
 Pure logic (no hardware imports); runs under MicroPython and CPython.
 
-    import safety
+    from picostim import safety
     report = safety.check(program, board["safety"])   # or StimError("LIMIT", ...)
     safety.describe(report)  # "charge=525nC density=8750nC/cm2 k=0.66 duty=25permille"
 
@@ -24,7 +24,7 @@ Sources and the reasons for the defaults: docs/SAFETY.md.
 
 import math
 
-from stim_program import E_CONTACTS, E_VALUE, StimError
+from .stim_program import E_CONTACTS, E_VALUE, StimError
 
 E_LIMIT = "LIMIT"  # stable error code: an absolute safety limit stopped the program
 

@@ -24,7 +24,7 @@ clinician role: LOGIN is refused.
 import hashlib
 from binascii import hexlify, unhexlify
 
-from stim_program import StimError
+from .stim_program import StimError
 
 E_AUTH = "AUTH"  # wrong answer, no challenge, no key
 E_LOCKOUT = "LOCKOUT"  # too many wrong answers: wait
