@@ -15,6 +15,7 @@ from memory_fs import MemoryFS
 from mpy_checks import INTERPRETERS, SCRIPTS, interpreter, run_in_lib
 from picostim.cli import print_log
 from picostim.programmer import LogRecord, Programmer, ProgrammerError, parse_log
+from picostim.pytest_plugin import answer_timeout
 from picostim_fw import safety, service
 from picostim_fw.auth import DEV_KEY, Auth, hmac_sha256
 from picostim_fw.commands import Commands
@@ -565,7 +566,11 @@ def test_print_log_forms():
 
 def cli(*args):
     return subprocess.run(
-        [sys.executable, "-m", "picostim.cli", *args], capture_output=True, text=True, timeout=60, cwd=ROOT
+        [sys.executable, "-m", "picostim.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60 + 10 * answer_timeout(),  # the full-chip board answers in minutes
+        cwd=ROOT,
     )
 
 

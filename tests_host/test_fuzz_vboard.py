@@ -26,6 +26,7 @@ import fuzz_inputs as fz
 import pytest
 from picostim.auth import response
 from picostim.programmer import open_port, parse_pairs
+from picostim.pytest_plugin import on_fullchip
 from picostim_fw import protocol
 from picostim_fw.line_reader import LINE
 from serial_helpers import connect, reset
@@ -39,6 +40,16 @@ FLOOD_LINES = 2000
 BATCH = 200  # cases per batch of writes
 ANSWER_TIMEOUT_S = 30.0
 CTRL_C = 0x03
+
+
+@pytest.fixture
+def thousands_of_lines():
+    """The fuzz sends thousands of lines (some of 64 KB); the full-chip board, at
+    about 2% of real time and tens of ms of emulated time per answer, would take
+    hours of wall time for them: there the fuzz runs on the firmware's pure stack
+    (test_fuzz_parser) and on the fast board."""
+    if on_fullchip():
+        pytest.skip("thousands of lines: hours on the full-chip board (run on the fast board and a real Pico)")
 
 
 class RawPort:
@@ -246,6 +257,7 @@ def test_ctrl_c_inside_a_line_is_refused_and_the_board_keeps_running(ctrl_c_is_d
     assert ok, f"0x03 inside a line should earn ERR ENCODING and the board keep serving; {seen}"
 
 
+@pytest.mark.usefixtures("thousands_of_lines")
 def test_patient_level_fuzz_changes_nothing(board_port, device_key, ctrl_c_is_data):
     setup = prepare(board_port, device_key)
     model = fz.Session("patient", setup=setup, label="vboard patient")
@@ -270,6 +282,7 @@ def test_patient_level_fuzz_changes_nothing(board_port, device_key, ctrl_c_is_da
     print(f"patient fuzz: {len(all_cases)} inputs, {lines} lines answered, {lines / elapsed:.0f} lines/s")
 
 
+@pytest.mark.usefixtures("thousands_of_lines")
 def test_a_flood_faster_than_the_board_reads(board_port, device_key, ctrl_c_is_data):
     """2,000 lines in one write: every one answered, in order, none lost."""
     setup = prepare(board_port, device_key)
@@ -305,6 +318,7 @@ def test_a_flood_faster_than_the_board_reads(board_port, device_key, ctrl_c_is_d
     print(f"flood: {FLOOD_LINES} lines ({len(data)} bytes) in one write, all answered in {elapsed:.1f}s")
 
 
+@pytest.mark.usefixtures("thousands_of_lines")
 def test_control_bytes_huge_lines_and_a_timeout(board_port, device_key, ctrl_c_is_data):
     setup = prepare(board_port, device_key)
     model = fz.Session("patient", setup=setup, label="vboard control")
@@ -327,6 +341,7 @@ def test_control_bytes_huge_lines_and_a_timeout(board_port, device_key, ctrl_c_i
         assert snapshot(port) == before
 
 
+@pytest.mark.usefixtures("thousands_of_lines")
 def test_clinician_level_fuzz_stays_in_the_limits(board_port, device_key, ctrl_c_is_data):
     """Mutated clinician commands on program 1: the board's answers are the
     model's, and so is program 1's setting at the end."""

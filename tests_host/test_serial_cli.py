@@ -36,6 +36,19 @@ def cli(*args):
     )
 
 
+def test_the_programmer_takes_its_default_timeout_from_the_environment(monkeypatch):
+    from picostim.programmer import default_timeout
+
+    monkeypatch.delenv("PICOSTIM_TIMEOUT", raising=False)
+    assert default_timeout(2.0) == 2.0
+    monkeypatch.setenv("PICOSTIM_TIMEOUT", "45")
+    assert default_timeout(2.0) == 45.0
+    for bad in ("0", "-3", "soon", "nan"):
+        monkeypatch.setenv("PICOSTIM_TIMEOUT", bad)
+        with pytest.raises(ValueError, match="is not a number of seconds"):
+            default_timeout(2.0)
+
+
 def test_status_set_on_off_through_the_cli(board_port):
     assert cli("stop", "--port", board_port).returncode == 0
     result = cli("set", "pw=120us", "--port", board_port)

@@ -103,15 +103,14 @@ def cmd_sim(args):
 
 def answer_timeout(given: float | None) -> float:
     """--timeout, else $PICOSTIM_TIMEOUT (a slow link, the full-chip board), else 3 s."""
-    import os
+    from picostim.programmer import default_timeout
 
     if given is not None:
         return given
-    text = os.environ.get("PICOSTIM_TIMEOUT", "3")
     try:
-        return float(text)
-    except ValueError:
-        raise SystemExit(f"picostim: PICOSTIM_TIMEOUT={text!r} is not a number of seconds") from None
+        return default_timeout(3.0)
+    except ValueError as exc:
+        raise SystemExit(f"picostim: {exc}") from None
 
 
 def resolve_port(port):

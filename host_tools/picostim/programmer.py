@@ -367,12 +367,32 @@ def open_port(port: str, baudrate: int = 115200, timeout: float = 0.1) -> serial
         raise ProgrammerError("PORT", f"cannot open {port}: {exc}") from exc
 
 
+TIMEOUT_ENV = "PICOSTIM_TIMEOUT"  # seconds per answer on a slow link (rfc2217 far away, the full-chip board)
+
+
+def default_timeout(fallback: float) -> float:
+    """$PICOSTIM_TIMEOUT if set, else `fallback`; a value that is no number of seconds is refused."""
+    import os
+
+    text = os.environ.get(TIMEOUT_ENV)
+    if text is None:
+        return fallback
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise ValueError(f"{TIMEOUT_ENV}={text!r} is not a number of seconds")
+    return seconds
+
+
 class Programmer:
-    def __init__(self, port: str, timeout: float = 2.0, baudrate: int = 115200, within: float | None = None):
-        """`timeout`: seconds an answer may take. `within`: seconds the board
-        may take to answer HELLO at all (default `timeout`; see when_ready)."""
+    def __init__(self, port: str, timeout: float | None = None, baudrate: int = 115200, within: float | None = None):
+        """`timeout`: seconds an answer may take (default $PICOSTIM_TIMEOUT, else 2).
+        `within`: seconds the board may take to answer HELLO at all (default
+        `timeout`; see when_ready)."""
         self.port = port
-        self.timeout = timeout
+        self.timeout = default_timeout(2.0) if timeout is None else timeout
         self.events: deque[str] = deque(maxlen=1000)  # EVT lines seen, oldest first
         self._serial = open_port(port, baudrate)
         try:

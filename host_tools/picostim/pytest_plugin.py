@@ -63,10 +63,19 @@ def answer_timeout() -> float:
     return ANSWER_S["fullchip" if _fullchip else "board"]
 
 
+def on_fullchip() -> bool:
+    """Whether the board under test is the full-chip board (--firmware)."""
+    return _fullchip
+
+
 def pytest_configure(config):
     global _fullchip
     config.addinivalue_line("markers", "serial: talks to a board (virtual unless --port is given)")
     _fullchip = bool(config.getoption("--firmware", None))
+    if _fullchip:  # the CLI and Programmer() as the suites and the README run them: answers take minutes
+        import os
+
+        os.environ.setdefault("PICOSTIM_TIMEOUT", str(ANSWER_S["fullchip"]))
 
 
 @pytest.fixture(scope="session")
