@@ -182,3 +182,20 @@ def test_the_watchdog_reset_cause_is_a_fault_at_boot(tmp_path, monkeypatch):
     svc = service.Service(profile, Engine(), str(tmp_path) + "/", Link())
     assert svc.commands.faults == ["WATCHDOG"]
     assert "code=WATCHDOG" in ask(svc, svc.link, "LOG")
+
+
+def test_the_heap_is_read_once_the_host_pauses_not_on_the_answers_pass(bench, monkeypatch):
+    """gc.mem_alloc() walks the heap (8 ms on a Pico): never in the pass that
+    answers, once in a quiet pass after it."""
+    svc, engine, link = bench
+    reads = []
+    monkeypatch.setattr(service.gc, "mem_alloc", lambda: reads.append(len(link.out)) or 1000, raising=False)
+    for _ in range(5):
+        svc.step()
+    reads.clear()
+    ask(svc, link, "STATUS")
+    ask(svc, link, "LIMITS")
+    assert reads == []
+    for _ in range(10):  # quiet passes (the fake clock moves 3 ms per reading)
+        svc.step()
+    assert reads == [len(link.out)]

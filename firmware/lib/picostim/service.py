@@ -40,6 +40,9 @@ _FAULT_LOG_MS = 1000
 _PERSIST_QUIET_MS = 1000
 _PERSIST_WITHIN_MS = 10000
 _HEAP_MS = 1000  # reading the heap's use while idle (heap_peak, gcs)
+# After answers the heap is read once the host has paused this long: on a Pico gc.mem_alloc() is
+# one C call of some 8 ms, and the answer's USB transfer and the next line would wait for it.
+_HEAP_QUIET_MS = 10
 # Garbage is collected while the host is quiet, once this much has piled up, so a collection
 # (about 19 ms on a Pico) seldom lands on an answer; gc.threshold is the backstop for a host that
 # never pauses. Either keeps the heap's use near what is live instead of filling it first.
@@ -59,8 +62,8 @@ class Diagnostics:
     use between collections (heap_peak) and how many collections happened
     (gcs: each read of gc.mem_alloc() is compared with the one before; a drop
     means the collector ran, automatically or from DIAG). The heap is read
-    after every pass that answered a line and once a second otherwise, not on
-    every pass: on a Pico gc.mem_alloc() walks the whole heap (8 ms)."""
+    once the host pauses after answered lines, and once a second otherwise,
+    not on every pass: on a Pico gc.mem_alloc() walks the whole heap (8 ms)."""
 
     def __init__(self):
         self._last = time.ticks_ms()
@@ -181,6 +184,7 @@ class Service:
         self.last_line = 0  # a whole line (the host timeout: bytes of garbage are no host)
         self.last_button = 0
         self.last_heap = 0
+        self.heap_due = False  # lines were answered since the last read of the heap
         self.last_fault = None  # (code, ms) of the last fault logged: a repeating one is logged once a second
         cause = reset_cause()
         if cause == "watchdog":
@@ -286,8 +290,7 @@ class Service:
                 else:  # a long answer (LOG), in parts
                     link.write_parts(answer)
             if lines:
-                self.last_heap = now
-                self.diag.heap()  # after the answers: what the commands allocated, off their answer path
+                self.heap_due = True  # what the commands allocated, read once the host pauses
         elif reader.partial() and now - self.last_rx >= self.line_timeout_ms:
             link.write_line(protocol.err(*reader.discard()))
             commands.log_event("DROP", DEVICE, "partial line after %dms of silence" % self.line_timeout_ms, now)
@@ -309,7 +312,9 @@ class Service:
         event = stim.poll(now)
         if event:
             link.write_line(protocol.evt(event))
-        if now - self.last_heap >= _HEAP_MS:
+        quiet = not data and now - self.last_rx >= _HEAP_QUIET_MS
+        if (self.heap_due and quiet) or now - self.last_heap >= _HEAP_MS:
+            self.heap_due = False
             self.last_heap = now
             self.diag.heap()
         if not data and now - self.last_rx >= _GC_IDLE_MS and self.diag.garbage() >= _GC_IDLE_BYTES:
