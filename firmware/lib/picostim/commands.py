@@ -141,10 +141,17 @@ class Commands:
         return kept[2]
 
     def status(self, now=0):
+        """The STATUS text, formatted in one go: every concatenation of a text
+        this long copies all of it (some 400 B, on the answer path)."""
         stim, therapy = self.stim, self.therapy
         slot = therapy.active
         numbers = therapy.numbers()
-        text = "state=%s pending=%d %s program=%d name=%s group=%s members=%s role=%s phase=%s out_amp=%duA stop=%s" % (
+        adaptive = therapy.adaptive
+        report = self.report if self.describe_safety else None
+        return (
+            "state=%s pending=%d %s program=%d name=%s group=%s members=%s role=%s phase=%s out_amp=%duA stop=%s"
+            "%s%s posture=%s adaptive=%s fault=%s"
+        ) % (
             stim.state(),
             1 if stim.pending() else 0,
             self._settings_text(slot),
@@ -156,12 +163,12 @@ class Commands:
             stim.phase or "-",
             stim.output_amp_ua(),
             stim.stop_reason,
+            "" if report is None else " ",
+            "" if report is None else self.describe_safety(report),
+            adaptive.posture or "-",
+            "on" if adaptive.enabled else "off",
+            self.faults[-1] if self.faults else "-",
         )
-        if self.describe_safety and self.report is not None:
-            text += " " + self.describe_safety(self.report)
-        adaptive = therapy.adaptive
-        text += " posture=%s adaptive=%s" % (adaptive.posture or "-", "on" if adaptive.enabled else "off")
-        return text + " fault=" + (self.faults[-1] if self.faults else "-")
 
     # -- log and faults ----------------------------------------------------------------
     def fault(self, code):

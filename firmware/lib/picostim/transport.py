@@ -40,7 +40,8 @@ class StreamTransport:
         self._sink.write(data)
 
     def write_line(self, text):
-        self._sink.write(text.encode() + b"\n")
+        self._sink.write(text.encode())  # and the newline on its own: no copy of a long line to add it
+        self._sink.write(b"\n")
 
     def write_parts(self, parts):
         """One line from its parts, each written as it is: a long answer
