@@ -108,7 +108,8 @@ def _pairs(answer: str) -> dict[str, str]:
 
 
 def _deploy(port: str, key: Path) -> None:
-    argv = [sys.executable, "-m", "picostim.cli", "deploy", "--port", port, "--key", str(key)]
+    # --wait 0: the boot into the firmware is timed on its own, from the deployed flash
+    argv = [sys.executable, "-m", "picostim.cli", "deploy", "--port", port, "--key", str(key), "--wait", "0"]
     result = subprocess.run(argv, capture_output=True, text=True)
     if result.returncode:
         raise SystemExit(f"deploy failed:\n{result.stdout}{result.stderr}")

@@ -25,3 +25,42 @@ def test_prepare_lib_makes_the_package_directory_on_a_blank_flash(tmp_path):
     result = subprocess.run([micropython(), "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "lib" / "picostim").is_dir()
+
+
+def test_deploy_waits_for_the_firmware_to_answer_and_says_what_started():
+    from picostim.vboard.launcher import SimProcess
+
+    with SimProcess() as sim:
+        assert deploy.wait_for_firmware(sim.port, 30).startswith("firmware started: picostim fw=")
+
+
+def test_deploy_says_so_when_the_firmware_does_not_answer(tmp_path):
+    import pytest
+
+    with pytest.raises(SystemExit, match="the firmware did not answer within 1s after the reset"):
+        deploy.wait_for_firmware(str(tmp_path / "no-such-port"), 1)
+
+
+def test_a_board_left_at_its_repl_is_reported_as_not_running_the_firmware():
+    import pytest
+    from picostim.programmer import Programmer
+    from picostim.vboard.launcher import SimProcess
+
+    with SimProcess() as sim:
+        with Programmer(sim.port, timeout=10) as board:
+            board.login()
+            assert board.send("REPL").startswith("OK")
+        with pytest.raises(SystemExit, match="a MicroPython REPL answered"):
+            deploy.wait_for_firmware(sim.port, 4)
+
+
+def test_the_default_wait_grows_with_the_answer_timeout(monkeypatch):
+    import pytest
+
+    monkeypatch.delenv("PICOSTIM_TIMEOUT", raising=False)
+    assert deploy.default_wait() == 30.0
+    monkeypatch.setenv("PICOSTIM_TIMEOUT", "60")  # the full-chip board
+    assert deploy.default_wait() == 600.0
+    monkeypatch.setenv("PICOSTIM_TIMEOUT", "later")
+    with pytest.raises(SystemExit, match="PICOSTIM_TIMEOUT='later' is not a number of seconds"):
+        deploy.default_wait()

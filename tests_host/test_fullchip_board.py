@@ -68,6 +68,7 @@ def played(tmp_path_factory):
             argv = [str(LAB_PYTHON), str(Path(__file__).with_name("lab_deploy.py")), sim.port, str(key_file)]
         else:
             argv = [sys.executable, "-m", "picostim.cli", "deploy", "--port", sim.port, "--key", str(key_file)]
+            argv += ["--wait", "0"]  # the boot's EVT READY is read below
         run.deploy = subprocess.run(argv, capture_output=True, text=True, timeout=3 * 3600)
         assert run.deploy.returncode == 0, run.deploy.stdout + run.deploy.stderr
         run.boot = wait_for_line(sim.port, b"EVT READY", ANSWER_S)  # deploy ends with a reset

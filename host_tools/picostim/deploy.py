@@ -10,7 +10,9 @@ copies in :/lib/picostim are removed (a .py would be imported instead), and so
 are the flat :/lib/<module>.mpy copies that picostim put there before it was
 one package; nothing else in :/lib is touched. main.py goes to :/main.py as source (MicroPython
 runs main.py at boot) and the board profile to :/board.json. Then the board
-resets and starts the firmware. Needs MicroPython 1.23 or newer on the Pico
+resets and starts the firmware, and deploy waits until the firmware answers
+HELLO (`--wait SECONDS`, 0: not at all; by default 30 s, or ten answer
+times of $PICOSTIM_TIMEOUT). Needs MicroPython 1.23 or newer on the Pico
 (.mpy format 6.3). A running picostim ignores Ctrl-C, so deploy first sends
 it REPL (see leave_service): stimulation stops, outputs go low.
 """
@@ -121,6 +123,26 @@ def leave_service(port: str | None, key: Path | None) -> str:
     return "picostim service stopped (outputs low); the REPL is free for mpremote"
 
 
+def wait_for_firmware(port: str | None, within: float) -> str:
+    """After the reset: connect once the firmware answers HELLO (the Pico's USB
+    port goes away and comes back meanwhile). What it is, for the user;
+    SystemExit when nothing answered within `within` seconds (a traceback at
+    boot leaves the board at its REPL)."""
+    from picostim.cli import resolve_port
+    from picostim.programmer import Programmer, ProgrammerError, default_timeout
+
+    try:
+        answer_s = min(within, default_timeout(3.0))  # HELLO goes again this often until one is answered
+        with Programmer.when_ready(resolve_port(port), within=within, timeout=answer_s) as board:
+            hello = board.hello
+    except ProgrammerError as exc:
+        raise SystemExit(
+            f"picostim deploy: the firmware did not answer within {within:g}s after the reset ({exc}); "
+            "`picostim deploy --repl` opens the board's REPL, where main.py's error shows"
+        ) from None
+    return f"firmware started: picostim fw={hello.firmware} board={hello.board} contacts={hello.contacts}"
+
+
 def add_arguments(parser):
     parser.add_argument("--board", default="pico", help="board profile name or path (default: pico)")
     parser.add_argument(
@@ -135,6 +157,14 @@ def add_arguments(parser):
     parser.add_argument("--new-key", metavar="FILE", help="write a fresh random device key to FILE and stop")
     parser.add_argument(
         "--repl", action="store_true", help="only take the board out of service and open its REPL (mpremote)"
+    )
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="after the reset, wait this long for the firmware to answer HELLO "
+        "(default 30, or ten answer times of $PICOSTIM_TIMEOUT if longer; 0: do not wait)",
     )
 
 
@@ -186,7 +216,21 @@ def run(args) -> int:
     result = subprocess.run(command)
     if result.returncode:
         print("picostim deploy: mpremote failed (is the Pico attached and free? see `picostim ports`)", file=sys.stderr)
-    return result.returncode
+        return result.returncode
+    wait = args.wait if args.wait is not None else default_wait()
+    if wait > 0:
+        print(wait_for_firmware(args.port, wait))
+    return 0
+
+
+def default_wait() -> float:
+    """30 s (a Pico boots in about one), longer on a slow link or the full-chip board ($PICOSTIM_TIMEOUT)."""
+    from picostim.programmer import default_timeout
+
+    try:
+        return max(30.0, 10 * default_timeout(3.0))
+    except ValueError as exc:
+        raise SystemExit(f"picostim deploy: {exc}") from None
 
 
 if __name__ == "__main__":

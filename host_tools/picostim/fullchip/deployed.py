@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 from picostim.chip.firmware_host import ROOT
-from picostim.fullchip.launch import FullChipProcess, wait_for_line
+from picostim.fullchip.launch import FullChipProcess
 
 ANSWER_S = 900.0  # wall seconds for the first boot on a loaded machine
 
@@ -52,11 +52,11 @@ def deployed_flash(image: Path, key: bytes, board: str = "pico", log=sys.stderr)
         print(f"picostim: deploying the firmware onto a full-chip board (once; kept as {target})", file=log)
         with FullChipProcess(image, flash=flash) as sim:
             argv = [sys.executable, "-m", "picostim.cli", "deploy", "--port", sim.port, "--board", board]
-            result = subprocess.run([*argv, "--key", str(key_file)], capture_output=True, text=True)
-            if result.returncode:
+            argv += ["--key", str(key_file), "--wait", str(ANSWER_S)]  # deploy waits until the firmware answers
+            env = dict(os.environ, PICOSTIM_TIMEOUT="60")  # its HELLO answered in seconds of wall time, once up
+            result = subprocess.run(argv, capture_output=True, text=True, env=env)
+            if result.returncode or "firmware started: picostim" not in result.stdout:
                 raise RuntimeError(f"picostim deploy failed:\n{result.stdout}{result.stderr}")
-            if b"EVT READY" not in wait_for_line(sim.port, b"EVT READY", ANSWER_S):
-                raise RuntimeError("the deployed firmware did not start (no EVT READY)")
         partial = target.with_name(f"{target.name}.{os.getpid()}.tmp")
         shutil.copy(flash, partial)
         os.replace(partial, target)  # whole or not at all: another run may be reading or making it

@@ -75,7 +75,9 @@ class PicostimStrategy(Strategy):
         self.status = status
 
     def _deploy(self) -> None:
+        # --wait 0: reaching "ready" waits for the firmware (_wait_ready), with the place's own timeouts
         argv = [sys.executable, "-m", "picostim.cli", "deploy", "--port", self.url, "--board", self.board]
+        argv += ["--wait", "0"]
         if self.key:
             argv += ["--key", self.key]
         done = subprocess.run(argv, capture_output=True, text=True)
