@@ -10,7 +10,8 @@ from picostim import deploy
 def test_prepare_lib_keeps_the_users_modules_and_drops_only_picostims_leftovers(tmp_path):
     lib = tmp_path / "lib"
     (lib / "picostim").mkdir(parents=True)
-    for name in ("service.mpy", "board.mpy", "mine.py", "mine.mpy", "picostim/old.py", "picostim/store.mpy"):
+    old_layout = ("pulse_engine.mpy", "service.mpy", "board.mpy")
+    for name in old_layout + ("mine.py", "mine.mpy", "picostim/old.py", "picostim/store.mpy"):
         (lib / name).write_bytes(b"x")
     code = deploy._prepare_lib().replace("'/lib", f"'{lib}")
     result = subprocess.run([micropython(), "-c", code], capture_output=True, text=True, timeout=60)
@@ -18,6 +19,22 @@ def test_prepare_lib_keeps_the_users_modules_and_drops_only_picostims_leftovers(
     left = sorted(str(p.relative_to(lib)) for p in lib.rglob("*"))
     # the flat modules of a deploy from before the package, and stale sources in the package, go
     assert left == ["mine.mpy", "mine.py", "picostim", "picostim/store.mpy"]
+
+
+def test_prepare_lib_keeps_a_users_module_named_like_one_of_picostims(tmp_path):
+    lib = tmp_path / "lib"
+    (lib / "picostim").mkdir(parents=True)
+    for name in ("board.mpy", "store.py", "picostim/service.mpy"):  # no flat picostim (pulse_engine.mpy)
+        (lib / name).write_bytes(b"x")
+    code = deploy._prepare_lib().replace("'/lib", f"'{lib}")
+    result = subprocess.run([micropython(), "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert sorted(str(p.relative_to(lib)) for p in lib.rglob("*")) == [
+        "board.mpy",
+        "picostim",
+        "picostim/service.mpy",
+        "store.py",
+    ]
 
 
 def test_prepare_lib_makes_the_package_directory_on_a_blank_flash(tmp_path):
@@ -34,11 +51,22 @@ def test_deploy_waits_for_the_firmware_to_answer_and_says_what_started():
         assert deploy.wait_for_firmware(sim.port, 30).startswith("firmware started: picostim fw=")
 
 
-def test_deploy_says_so_when_the_firmware_does_not_answer(tmp_path):
+def test_deploy_says_so_when_the_firmware_does_not_answer(tmp_path, monkeypatch):
     import pytest
 
     with pytest.raises(SystemExit, match="the firmware did not answer within 1s after the reset"):
         deploy.wait_for_firmware(str(tmp_path / "no-such-port"), 1)
+    monkeypatch.setenv("PICOSTIM_TIMEOUT", "soon")
+    with pytest.raises(SystemExit, match="PICOSTIM_TIMEOUT='soon' is not a number of seconds"):
+        deploy.wait_for_firmware(str(tmp_path / "no-such-port"), 1)
+
+
+def test_the_port_to_wait_on_is_found_before_the_reset(monkeypatch, capsys):
+    monkeypatch.delenv("PICOSTIM_PORT", raising=False)
+    assert deploy._port_to_wait_on("/dev/ttyACM7") == "/dev/ttyACM7"
+    monkeypatch.setattr("picostim.programmer.find_ports", lambda: [])
+    assert deploy._port_to_wait_on(None) is None
+    assert "not waiting for the firmware after the reset" in capsys.readouterr().out
 
 
 def test_a_board_left_at_its_repl_is_reported_as_not_running_the_firmware():

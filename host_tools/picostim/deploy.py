@@ -8,7 +8,8 @@ with mpy-cross (-march=armv6m) and copied to :/lib/picostim as .mpy, so none of
 its names (board, store, protocol, ...) meets a user's own modules. Stale .py
 copies in :/lib/picostim are removed (a .py would be imported instead), and so
 are the flat :/lib/<module>.mpy copies that picostim put there before it was
-one package; nothing else in :/lib is touched. main.py goes to :/main.py as source (MicroPython
+one package (only where /lib/pulse_engine.mpy shows that layout); nothing else
+in :/lib is touched. main.py goes to :/main.py as source (MicroPython
 runs main.py at boot) and the board profile to :/board.json. Then the board
 resets and starts the firmware, and deploy waits until the firmware answers
 HELLO (`--wait SECONDS`, 0: not at all; by default 30 s, or ten answer
@@ -35,16 +36,19 @@ BUILD = ROOT / "build" / "mpy"
 
 
 def _prepare_lib() -> str:
-    """Board-side code: make /lib/picostim, drop stale sources there and the
-    flat copies of these modules from before the package."""
+    """Board-side code: make /lib/picostim, drop stale sources there, and the
+    flat copies of these modules from before the package, but only where that
+    layout is there (/lib/pulse_engine.mpy, a name no other library uses): a
+    user's own /lib/board.mpy stays."""
     flat = tuple(p.stem for p in sorted(PACKAGE.glob("*.py")) if p.stem != "__init__")
     return (
         "import os\n"
         "for d in ('/lib', '/lib/picostim'):\n try:\n  os.mkdir(d)\n except OSError:\n  pass\n"
         "for n in os.listdir('/lib/picostim'):\n"
         " if n.endswith('.py'):\n  os.remove('/lib/picostim/' + n)\n"
-        f"for n in {flat!r}:\n"
-        " try:\n  os.remove('/lib/' + n + '.mpy')\n except OSError:\n  pass\n"
+        "if 'pulse_engine.mpy' in os.listdir('/lib'):\n"
+        f" for n in {flat!r}:\n"
+        "  try:\n   os.remove('/lib/' + n + '.mpy')\n  except OSError:\n   pass\n"
     )
 
 
@@ -123,17 +127,19 @@ def leave_service(port: str | None, key: Path | None) -> str:
     return "picostim service stopped (outputs low); the REPL is free for mpremote"
 
 
-def wait_for_firmware(port: str | None, within: float) -> str:
+def wait_for_firmware(port: str, within: float) -> str:
     """After the reset: connect once the firmware answers HELLO (the Pico's USB
     port goes away and comes back meanwhile). What it is, for the user;
     SystemExit when nothing answered within `within` seconds (a traceback at
     boot leaves the board at its REPL)."""
-    from picostim.cli import resolve_port
     from picostim.programmer import Programmer, ProgrammerError, default_timeout
 
     try:
         answer_s = min(within, default_timeout(3.0))  # HELLO goes again this often until one is answered
-        with Programmer.when_ready(resolve_port(port), within=within, timeout=answer_s) as board:
+    except ValueError as exc:
+        raise SystemExit(f"picostim deploy: {exc}") from None
+    try:
+        with Programmer.when_ready(port, within=within, timeout=answer_s) as board:
             hello = board.hello
     except ProgrammerError as exc:
         raise SystemExit(
@@ -212,15 +218,28 @@ def run(args) -> int:
     if args.dry_run:
         print(" ".join(repr(a) if "\n" in a else a for a in command))
         return 0
+    wait = args.wait if args.wait is not None else default_wait()
+    # the port to wait on, found before the reset (a Pico's USB port is gone for a moment after it)
+    wait_port = _port_to_wait_on(args.port) if wait > 0 else None
     print(leave_service(args.port, key))
     result = subprocess.run(command)
     if result.returncode:
         print("picostim deploy: mpremote failed (is the Pico attached and free? see `picostim ports`)", file=sys.stderr)
         return result.returncode
-    wait = args.wait if args.wait is not None else default_wait()
-    if wait > 0:
-        print(wait_for_firmware(args.port, wait))
+    if wait_port is not None:
+        print(wait_for_firmware(wait_port, wait))
     return 0
+
+
+def _port_to_wait_on(port: str | None) -> str | None:
+    from picostim.cli import resolve_port
+    from picostim.programmer import ProgrammerError
+
+    try:
+        return resolve_port(port)
+    except ProgrammerError as exc:
+        print(f"not waiting for the firmware after the reset: {exc}")
+        return None
 
 
 def default_wait() -> float:
