@@ -25,11 +25,11 @@ import time
 from pathlib import Path
 
 from picostim.auth import load_key, new_key
+from picostim.fullchip import ANSWER_S
 from picostim.fullchip.board import FullChipBoard
 from picostim.fullchip.image import find_image
 from picostim.programmer import Programmer
 
-ANSWER_S = 900.0  # wall seconds per answer on a loaded machine
 QUIET_NS = 1_300_000_000  # longer than the firmware's 1 s of quiet before it saves
 MIX = (
     "STATUS",

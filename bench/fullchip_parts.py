@@ -19,13 +19,13 @@ from pathlib import Path
 
 import serial
 from picostim.auth import DEV_KEY
+from picostim.fullchip import ANSWER_S
 from picostim.fullchip.board import FullChipBoard
 from picostim.fullchip.deployed import deployed_flash
 from picostim.fullchip.image import find_image
 from picostim.fullchip.launch import wait_for_line
 from picostim.programmer import Programmer
 
-ANSWER_S = 900.0
 PARTS = """
 import sys, time, gc
 sys.path.append('/lib')

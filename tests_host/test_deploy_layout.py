@@ -7,41 +7,33 @@ from mpy_checks import micropython
 from picostim import deploy
 
 
-def test_prepare_lib_keeps_the_users_modules_and_drops_only_picostims_leftovers(tmp_path):
-    lib = tmp_path / "lib"
-    (lib / "picostim").mkdir(parents=True)
-    old_layout = ("pulse_engine.mpy", "service.mpy", "board.mpy")
-    for name in old_layout + ("mine.py", "mine.mpy", "picostim/old.py", "picostim/store.mpy"):
+def prepare(lib, files=()):
+    """The files (paths under `lib`), then deploy's board-side preparation run on `lib` as /lib;
+    what is left there."""
+    for name in files:
+        (lib / name).parent.mkdir(parents=True, exist_ok=True)
         (lib / name).write_bytes(b"x")
     code = deploy._prepare_lib().replace("'/lib", f"'{lib}")
     result = subprocess.run([micropython(), "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    left = sorted(str(p.relative_to(lib)) for p in lib.rglob("*"))
+    return sorted(str(p.relative_to(lib)) for p in lib.rglob("*"))
+
+
+def test_prepare_lib_keeps_the_users_modules_and_drops_only_picostims_leftovers(tmp_path):
+    old_layout = ("pulse_engine.mpy", "service.mpy", "board.mpy")
+    left = prepare(tmp_path / "lib", old_layout + ("mine.py", "mine.mpy", "picostim/old.py", "picostim/store.mpy"))
     # the flat modules of a deploy from before the package, and stale sources in the package, go
     assert left == ["mine.mpy", "mine.py", "picostim", "picostim/store.mpy"]
 
 
 def test_prepare_lib_keeps_a_users_module_named_like_one_of_picostims(tmp_path):
-    lib = tmp_path / "lib"
-    (lib / "picostim").mkdir(parents=True)
-    for name in ("board.mpy", "store.py", "picostim/service.mpy"):  # no flat picostim (pulse_engine.mpy)
-        (lib / name).write_bytes(b"x")
-    code = deploy._prepare_lib().replace("'/lib", f"'{lib}")
-    result = subprocess.run([micropython(), "-c", code], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert sorted(str(p.relative_to(lib)) for p in lib.rglob("*")) == [
-        "board.mpy",
-        "picostim",
-        "picostim/service.mpy",
-        "store.py",
-    ]
+    # no flat picostim there (no pulse_engine.mpy): a board.mpy is the user's own
+    left = prepare(tmp_path / "lib", ("board.mpy", "store.py", "picostim/service.mpy"))
+    assert left == ["board.mpy", "picostim", "picostim/service.mpy", "store.py"]
 
 
 def test_prepare_lib_makes_the_package_directory_on_a_blank_flash(tmp_path):
-    code = deploy._prepare_lib().replace("'/lib", f"'{tmp_path}/lib")
-    result = subprocess.run([micropython(), "-c", code], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert (tmp_path / "lib" / "picostim").is_dir()
+    assert prepare(tmp_path / "lib") == ["picostim"]  # /lib made too
 
 
 def test_deploy_waits_for_the_firmware_to_answer_and_says_what_started():

@@ -27,6 +27,7 @@ from types import SimpleNamespace
 import pytest
 import serial
 from picostim.auth import load_key, new_key
+from picostim.fullchip import ANSWER_S
 from picostim.fullchip.image import ENV, SHARED_IMAGE, find_image
 from picostim.fullchip.launch import FullChipProcess, wait_for_line
 from picostim.measure import measure, read_vcd
@@ -39,7 +40,6 @@ pytestmark = pytest.mark.skipif(
     reason=f"no MicroPython RPI_PICO image (${ENV}={os.environ.get(ENV, '')!r}, nothing at {SHARED_IMAGE})",
 )
 LAB_PYTHON = Path(__file__).resolve().parents[1] / ".venv-lab" / "bin" / "python"  # labgrid (`make lab-setup`)
-ANSWER_S = 900.0  # wall seconds an answer may take on a loaded machine (emulated: tens of ms)
 TRAIN = {"amp": "2mA", "pw": "100us", "ipg": "20us", "rate": "1kHz", "asym": 1, "cathodes": [2], "anodes": [3]}
 
 

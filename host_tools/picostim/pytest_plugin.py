@@ -35,6 +35,8 @@ from __future__ import annotations
 
 import pytest
 
+from picostim.fullchip import ANSWER_S as FULLCHIP_ANSWER_S
+
 
 def pytest_addoption(parser):
     group = parser.getgroup("picostim", "picostim board under test")
@@ -54,7 +56,7 @@ def pytest_addoption(parser):
 
 # Seconds a test waits for an answer: a Pico answers in ms; the full-chip board's
 # tens of ms of emulated time take seconds to minutes of wall time.
-ANSWER_S = {"board": 10.0, "fullchip": 900.0}
+ANSWER_S = {"board": 10.0, "fullchip": FULLCHIP_ANSWER_S}
 _fullchip = False  # --firmware: the board under test is the full-chip board
 
 

@@ -64,6 +64,11 @@ _PULL_DOWN = 2  # every pad's pull at reset (PADS_BANK0 GPIOn PDE)
 ADC_VREF = 3.3  # volts: the ADC reference (the Pico's 3.3 V rail)
 
 
+def adc_counts(volts):
+    """The RP2040 ADC's 12-bit conversion of `volts` (0..ADC_VREF, clipped)."""
+    return min(4095, max(0, int(volts / ADC_VREF * 4096)))
+
+
 class _NoSimulator:
     """Tells rp2040py that an outer loop (PioRunner) steps the PIO blocks."""
 
@@ -283,8 +288,7 @@ class ChipModel:
         the 12-bit conversion of 0..ADC_VREF, scaled to 16 bits as MicroPython does."""
         if not 0 <= channel <= 3:
             raise ChipError(f"ADC channel {channel} not emulated (0..3: GP26..GP29)")
-        volts = self.adc_source.volts(26 + channel) if self.adc_source is not None else 0.0
-        raw = min(4095, max(0, int(volts / ADC_VREF * 4096)))
+        raw = adc_counts(self.adc_source.volts(26 + channel) if self.adc_source is not None else 0.0)
         return raw << 4 | raw >> 8
 
     # -- PWM ---------------------------------------------------------------------

@@ -5,3 +5,7 @@ heap and littlefs exactly as on a Pico.
 
     picostim sim --firmware RPI_PICO-v1.28.0.uf2 [--flash FILE] [--trace FILE.vcd]
 """
+
+# Wall seconds a host waits for one answer or a boot: the board runs at about 2% of real time,
+# so tens of ms of emulated time take seconds, and minutes on a loaded machine.
+ANSWER_S = 900.0

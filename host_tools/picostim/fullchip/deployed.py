@@ -20,9 +20,8 @@ import tempfile
 from pathlib import Path
 
 from picostim.chip.firmware_host import ROOT
+from picostim.fullchip import ANSWER_S
 from picostim.fullchip.launch import FullChipProcess
-
-ANSWER_S = 900.0  # wall seconds for the first boot on a loaded machine
 
 
 def cache_dir() -> Path:

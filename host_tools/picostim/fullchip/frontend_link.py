@@ -11,8 +11,8 @@ the PIO caught up to the CPU's time first.
 from __future__ import annotations
 
 from picostim.chip.frontend import FrontEnd
-from picostim.chip.model import ADC_VREF
-from picostim.fullchip.trace import FUNCTION_PWM, PWM_KEY, pwm_level
+from picostim.chip.model import adc_counts
+from picostim.fullchip.trace import FUNCTION_PWM, PWM_KEY, driven_high, pwm_level
 
 ADC_PINS = range(26, 30)  # ADC channels 0..3
 
@@ -26,7 +26,7 @@ class ChipPins:
     def levels(self) -> int:
         mask = 0
         for n, pin in enumerate(self.mcu.gpio):
-            if pin.output_enable and pin.output_value:
+            if driven_high(pin):
                 mask |= 1 << n
         return mask
 
@@ -47,7 +47,8 @@ def attach_front_end(board, profile: dict) -> FrontEnd | None:
     cathodic = front.cathodic_pin
 
     def phase_pin_changed(value, last) -> None:
-        front.pins_changed(0, pins.levels(), 1 << cathodic)
+        if not driven_high(mcu.gpio[cathodic]):  # the end of a cathodic phase: the hold takes its value
+            front.pins_changed(0, pins.levels(), 1 << cathodic)
 
     mcu.gpio[cathodic].add_listener(phase_pin_changed)
     adc = mcu.adc
@@ -56,8 +57,7 @@ def attach_front_end(board, profile: dict) -> FrontEnd | None:
     def on_adc_read(channel: int) -> None:
         if channel < len(ADC_PINS):
             pio.catch_up()  # the pulses up to the CPU's time have run
-            volts = front.volts(ADC_PINS[channel])
-            adc.channel_values[channel] = min(4095, max(0, int(volts / ADC_VREF * 4096)))
+            adc.channel_values[channel] = adc_counts(front.volts(ADC_PINS[channel]))
         sample(channel)
 
     adc.on_adc_read = on_adc_read

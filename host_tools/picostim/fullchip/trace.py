@@ -35,6 +35,11 @@ class _PwmTap:
         return getattr(self._block, name)
 
 
+def driven_high(pin) -> bool:
+    """Whether the chip drives a GPIO high (its output enabled and set, by SIO or PIO)."""
+    return bool(pin.output_enable and pin.output_value)
+
+
 def pwm_level(pwm, pin: int) -> tuple[int, int]:
     """(counts high, counts per period) of a pin's PWM channel, from its slice's CC and TOP."""
     base = (pin >> 1 & 7) * _SLICE_STRIDE
@@ -77,7 +82,7 @@ class PinTrace:
         pin = self.rp2040.gpio[n]
         if pin.function_select == FUNCTION_PWM:
             return  # a DAC pin: its duty is traced, not its carrier
-        level = 1 if pin.output_enable and pin.output_value else 0
+        level = 1 if driven_high(pin) else 0
         if (self._levels >> n & 1) != level:
             cycle = self._monotonic(self._cycle())
             self._levels ^= 1 << n
